@@ -1,0 +1,123 @@
+// Command rt is a scriptable Lambda runtime for lambdasim's tests. Each event
+// is a JSON object saying what to do; RT_INIT and RT_SIGTERM script init and
+// shutdown.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/lambdaapi"
+)
+
+type event struct {
+	Action string `json:"action"` // echo (default), error, sleep, exit, print, big, ticks, env
+	Ms     int    `json:"ms"`
+	Code   int    `json:"code"`
+	Lines  int    `json:"lines"`
+	Bytes  int    `json:"bytes"`
+	Text   string `json:"text"`
+}
+
+func main() {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	c := lambdaapi.NewRuntimeClient(api, nil)
+	ctx := context.Background()
+
+	var ticks atomic.Int64
+	if ms, _ := strconv.Atoi(os.Getenv("RT_TICK_MS")); ms > 0 {
+		go func() {
+			for range time.Tick(time.Duration(ms) * time.Millisecond) {
+				ticks.Add(1)
+			}
+		}()
+	}
+	switch os.Getenv("RT_SIGTERM") {
+	case "exit":
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM)
+		go func() { <-sig; fmt.Println("rt: SIGTERM"); os.Exit(0) }()
+	case "ignore":
+		signal.Ignore(syscall.SIGTERM)
+	}
+	if n := os.Getenv("RT_REGISTER_INTERNAL"); n != "" {
+		ec := lambdaapi.NewExtensionClient(api, nil)
+		var evs []lambdaapi.EventType
+		if os.Getenv("RT_INTERNAL_INVOKE") != "" {
+			evs = append(evs, lambdaapi.Invoke)
+		}
+		if _, err := ec.Register(ctx, n, evs...); err != nil {
+			fmt.Println("rt: internal register:", err)
+			os.Exit(3)
+		}
+		go func() {
+			for {
+				if _, err := ec.Next(ctx); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	switch os.Getenv("RT_INIT") {
+	case "error":
+		_ = c.InitError(ctx, lambdaapi.ErrorResponse{ErrorType: "Runtime.TestInitError", ErrorMessage: "scripted init error"})
+		os.Exit(1)
+	case "exit":
+		fmt.Println("rt: exiting during init")
+		os.Exit(2)
+	case "hang":
+		select {}
+	}
+	fmt.Println("rt: ready")
+	for {
+		inv, err := c.Next(ctx)
+		if err != nil {
+			fmt.Println("rt: next:", err)
+			os.Exit(1)
+		}
+		var ev event
+		_ = json.Unmarshal(inv.Payload, &ev)
+		switch ev.Action {
+		case "error":
+			_ = c.RespondError(ctx, inv.RequestID, lambdaapi.ErrorResponse{ErrorType: "Handler.Failed", ErrorMessage: ev.Text})
+		case "sleep":
+			time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
+			respond(c, inv, []byte(`"slept"`))
+		case "exit":
+			fmt.Println("rt: exiting mid-invoke")
+			os.Exit(ev.Code)
+		case "print":
+			for i := 0; i < ev.Lines; i++ {
+				fmt.Printf("line %d %s\n", i, ev.Text)
+			}
+			respond(c, inv, []byte(`"printed"`))
+		case "big":
+			respond(c, inv, bytes.Repeat([]byte("x"), ev.Bytes))
+		case "ticks":
+			respond(c, inv, []byte(strconv.FormatInt(ticks.Load(), 10)))
+		case "env":
+			b, _ := json.Marshal(os.Environ())
+			respond(c, inv, b)
+		case "headers":
+			b, _ := json.Marshal(inv)
+			respond(c, inv, b)
+		default:
+			respond(c, inv, inv.Payload)
+		}
+	}
+}
+
+func respond(c *lambdaapi.RuntimeClient, inv *lambdaapi.Invocation, body []byte) {
+	if err := c.Respond(context.Background(), inv.RequestID, bytes.NewReader(body)); err != nil {
+		fmt.Println("rt: respond:", strings.TrimSpace(err.Error()))
+	}
+}
