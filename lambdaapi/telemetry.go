@@ -228,7 +228,11 @@ func (e TelemetryEvent) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads an event leniently: an unparseable or missing time is
 // left zero rather than failing the whole batch.
 func (e *TelemetryEvent) UnmarshalJSON(b []byte) error {
-	var w wireEvent
+	var w struct {
+		Time   json.RawMessage `json:"time"`
+		Type   string          `json:"type"`
+		Record json.RawMessage `json:"record"`
+	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("telemetry event: %w", err)
 	}
@@ -236,13 +240,22 @@ func (e *TelemetryEvent) UnmarshalJSON(b []byte) error {
 		return errors.New("telemetry event: missing type")
 	}
 	e.Type, e.Record = w.Type, w.Record
-	e.Time = time.Time{}
-	if w.Time != "" {
-		if t, err := time.Parse(time.RFC3339Nano, w.Time); err == nil {
-			e.Time = t
-		}
-	}
+	e.Time = parseTime(w.Time)
 	return nil
+}
+
+// parseTime reads a record time leniently: anything but a string in RFC 3339
+// (a number, an object, garbage) is the zero time, not an error.
+func parseTime(raw json.RawMessage) time.Time {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // DecodeEvents reads a batch as delivered over HTTP: a JSON array of events.
@@ -299,14 +312,15 @@ func (s Span) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a span; an unparseable start is left zero.
 func (s *Span) UnmarshalJSON(b []byte) error {
-	var w wireSpan
+	var w struct {
+		Name       string          `json:"name"`
+		Start      json.RawMessage `json:"start"`
+		DurationMs float64         `json:"durationMs"`
+	}
 	if err := json.Unmarshal(b, &w); err != nil {
 		return fmt.Errorf("span: %w", err)
 	}
-	s.Name, s.DurationMs, s.Start = w.Name, w.DurationMs, time.Time{}
-	if t, err := time.Parse(time.RFC3339Nano, w.Start); err == nil {
-		s.Start = t
-	}
+	s.Name, s.DurationMs, s.Start = w.Name, w.DurationMs, parseTime(w.Start)
 	return nil
 }
 

@@ -354,4 +354,3 @@ func (lp *logPipe) waitEOF(ctx context.Context) {
 		}
 	}
 }
-

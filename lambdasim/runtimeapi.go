@@ -176,7 +176,9 @@ func (s *Sim) handleResponse(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		status, errType = lambdaapi.StatusError, "Runtime.TruncatedResponse"
 		payload, _ = json.Marshal(lambdaapi.ErrorResponse{ErrorType: errType, ErrorMessage: "reading the response failed: " + err.Error()})
-		answer = func() { lambdaapi.WriteError(w, http.StatusBadRequest, lambdaapi.ErrTypeInvalidRequestFormat, err.Error()) }
+		answer = func() {
+			lambdaapi.WriteError(w, http.StatusBadRequest, lambdaapi.ErrTypeInvalidRequestFormat, err.Error())
+		}
 	case int64(len(body)) > limit:
 		status, errType = lambdaapi.StatusError, lambdaapi.ErrTypeResponseTooLarge
 		payload, _ = json.Marshal(lambdaapi.ErrorResponse{ErrorType: errType,
@@ -312,4 +314,3 @@ func (s *Sim) handleRuntimeInitError(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	writeAccepted(w)
 }
-

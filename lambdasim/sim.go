@@ -67,7 +67,7 @@ type Sim struct {
 	active   map[string]*invocation // invocations in progress by request id
 	inflight int                    // Managed Instances: invocations running
 
-	initStartedAt   time.Time
+	initStartedAt  time.Time
 	initDurationMs *float64 // reported once, on the first invoke after an init
 	shutdownResult *ShutdownResult
 }
