@@ -2,4 +2,4 @@ module github.com/lambdaotel/lambdaotel
 
 go 1.26
 
-require github.com/aws/aws-lambda-go v1.55.1 // indirect
+require github.com/aws/aws-lambda-go v1.55.1

@@ -1,7 +1,6 @@
 package lambdasim
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -43,6 +42,10 @@ type process struct {
 
 	mu     sync.Mutex
 	killed bool // we sent SIGKILL
+	// status is /proc/<pid>/status, kept open so that reading the peak RSS
+	// on every invocation costs one pread, not open, read and close.
+	status    *os.File
+	statusBuf []byte
 }
 
 // lineSink receives every line a process writes to stdout or stderr.
@@ -79,6 +82,7 @@ func startProcess(name string, kind processKind, path string, args, env []string
 	outW.Close()
 	errW.Close()
 	p.cmd, p.pid = cmd, cmd.Process.Pid
+	p.status, _ = os.Open("/proc/" + strconv.Itoa(p.pid) + "/status")
 	emit := func(line []byte) { sink(p, line) }
 	p.stdout = newLogPipe(outR, emit)
 	p.stderr = newLogPipe(errR, emit)
@@ -96,6 +100,12 @@ func startProcess(name string, kind processKind, path string, args, env []string
 		p.stdout.waitEOF(ctx)
 		p.stderr.waitEOF(ctx)
 		cancel()
+		p.mu.Lock()
+		if p.status != nil {
+			p.status.Close()
+			p.status = nil
+		}
+		p.mu.Unlock()
 		close(p.exited)
 		if onExit != nil {
 			onExit(p)
@@ -170,26 +180,40 @@ func (p *process) describeExit() string {
 // peakRSSKiB returns the process's peak resident set size (VmHWM) in KiB, or
 // 0 when it cannot be read.
 func (p *process) peakRSSKiB() int64 {
-	if !p.alive() {
-		if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			return ru.Maxrss
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.status == nil {
+		if p.cmd.ProcessState != nil {
+			if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				return ru.Maxrss
+			}
 		}
 		return 0
 	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/status")
-	if err != nil {
+	if p.statusBuf == nil {
+		p.statusBuf = make([]byte, 4096)
+	}
+	n, err := p.status.ReadAt(p.statusBuf, 0)
+	if n == 0 && err != nil {
 		return 0
 	}
+	return parseVmHWM(p.statusBuf[:n])
+}
+
+// parseVmHWM finds "VmHWM:   1234 kB" in a /proc status file.
+func parseVmHWM(b []byte) int64 {
 	i := bytes.Index(b, []byte("VmHWM:"))
 	if i < 0 {
 		return 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b[i+len("VmHWM:"):]))
-	sc.Split(bufio.ScanWords)
-	if !sc.Scan() {
-		return 0
+	b = bytes.TrimLeft(b[i+len("VmHWM:"):], " \t")
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int64(c-'0')
 	}
-	n, _ := strconv.ParseInt(sc.Text(), 10, 64)
 	return n
 }
 

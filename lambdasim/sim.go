@@ -57,6 +57,7 @@ type Sim struct {
 	initErr *initFailure
 	broken  string // why the next invoke must reset first ("" = healthy)
 	frozen  bool
+	tearing bool // teardown in progress: exits are expected
 
 	regOpen bool
 	rt      runtimeState
@@ -415,7 +416,7 @@ func (s *Sim) extByNameLocked(name string) *extension {
 func (s *Sim) onExit(p *process) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state == stateShutdown {
+	if s.state == stateShutdown || s.tearing {
 		s.broadcastLocked()
 		return
 	}
@@ -574,6 +575,12 @@ func (s *Sim) teardown(reason lambdaapi.ShutdownReason, reset bool) *ShutdownRes
 		budget, share = shutdownInternalOnly, shutdownInternalOnly
 	}
 	deadline := start.Add(budget)
+	s.tearing = true
+	defer func() {
+		s.mu.Lock()
+		s.tearing = false
+		s.mu.Unlock()
+	}()
 	rt := s.rt.proc
 	procs := make(map[string]*process, len(s.procs))
 	for k, v := range s.procs {

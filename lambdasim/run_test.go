@@ -1,0 +1,67 @@
+package lambdasim
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestReadEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []string
+		err      string
+	}{
+		{"empty", "", []string{"{}"}, ""},
+		{"blank", " \n\t\n", []string{"{}"}, ""},
+		{"one object", `{"a":1}`, []string{`{"a":1}`}, ""},
+		{"one object over lines", "{\n  \"a\": [1,\n 2]\n}\n", []string{"{\n  \"a\": [1,\n 2]\n}"}, ""},
+		{"json lines", "{\"a\":1}\n\n{\"b\":2}\r\n\"s\"\n", []string{`{"a":1}`, `{"b":2}`, `"s"`}, ""},
+		{"bad line", "{\"a\":1}\n{oops\n", nil, "line 2 is not JSON"},
+		{"scalar", "42", []string{"42"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadEvents(strings.NewReader(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d events %q, want %q", len(got), got, tc.want)
+			}
+			for i := range got {
+				if string(got[i]) != tc.want[i] {
+					t.Errorf("event %d: %q, want %q", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// FuzzReadEvents checks that any input either fails cleanly or yields only
+// valid JSON events.
+func FuzzReadEvents(f *testing.F) {
+	for _, s := range []string{"", "{}", "{\"a\":1}\n{\"b\":2}\n", "[1,2]\n", "{\n}", "x\n{}", "\"\\u00e9\"\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		evs, err := ReadEvents(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		if len(evs) == 0 && len(bytes.TrimSpace(in)) == 0 {
+			t.Fatal("empty input must give one empty event")
+		}
+		for _, ev := range evs {
+			if !json.Valid(ev) {
+				t.Fatalf("invalid event %q from %q", ev, in)
+			}
+		}
+	})
+}
