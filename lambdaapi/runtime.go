@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -147,12 +148,12 @@ func (c *RuntimeClient) Next(ctx context.Context) (*Invocation, error) {
 
 // Respond posts a buffered response for requestID.
 func (c *RuntimeClient) Respond(ctx context.Context, requestID string, body io.Reader) error {
-	return c.post(ctx, "/runtime/invocation/"+requestID+"/response", body, nil, "runtime response")
+	return c.post(ctx, "/runtime/invocation/"+url.PathEscape(requestID)+"/response", body, nil, "runtime response")
 }
 
 // RespondError reports that the invocation requestID failed.
 func (c *RuntimeClient) RespondError(ctx context.Context, requestID string, e ErrorResponse) error {
-	return c.postError(ctx, "/runtime/invocation/"+requestID+"/error", e, "runtime invocation error")
+	return c.postError(ctx, "/runtime/invocation/"+url.PathEscape(requestID)+"/error", e, "runtime invocation error")
 }
 
 // InitError reports that the runtime failed to initialise. The runtime should

@@ -501,7 +501,12 @@ var ErrNotObject = errors.New("record is not a JSON object")
 // as a string that holds a JSON object is decoded from that string.
 func (e TelemetryEvent) Decode() (any, error) {
 	if e.Type == EventFunction || e.Type == EventExtensionLog {
-		return decodeLogRecord(e.Record)
+		lr, err := decodeLogRecord(e.Record)
+		if err != nil {
+			// Not lr: a nil *LogRecord would be a non-nil any.
+			return nil, err
+		}
+		return lr, nil
 	}
 	var dst any
 	switch e.Type {
