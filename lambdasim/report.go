@@ -56,6 +56,17 @@ func WriteSummary(w io.Writer, results []*Result, shutdown *ShutdownResult) erro
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
+	for i, r := range results {
+		if r.Status == lambdaapi.StatusSuccess {
+			continue
+		}
+		var doc lambdaapi.ErrorResponse
+		_ = json.Unmarshal(r.Payload, &doc)
+		fmt.Fprintf(w, "invocation %d (%s) %s: %s %s\n", i+1, r.RequestID, r.Status, r.ErrorType, doc.ErrorMessage)
+		if r.Reset != nil {
+			fmt.Fprintf(w, "  the environment was reset (%s) and re-initialises on the next invocation\n", r.Reset.Reason)
+		}
+	}
 	if shutdown == nil {
 		return nil
 	}
@@ -63,7 +74,7 @@ func WriteSummary(w io.Writer, results []*Result, shutdown *ShutdownResult) erro
 	for _, e := range shutdown.Extensions {
 		how := fmt.Sprintf("exited %d", e.ExitCode)
 		if e.Killed {
-			how = "KILLED at the deadline"
+			how = "did not exit within the SHUTDOWN deadline and was KILLED"
 		}
 		fmt.Fprintf(w, "  extension %s: %s\n", e.Name, how)
 	}

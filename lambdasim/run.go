@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -64,7 +65,9 @@ type RunOptions struct {
 }
 
 // Run invokes the function as opts says. It stops early, without error, when
-// ctx ends (e.g. on SIGINT): the caller then shuts down as usual.
+// ctx ends (e.g. on SIGINT): the caller then shuts down as usual. With
+// MaxConcurrency set (Managed Instances), up to that many invocations run at
+// once; results keep the order of their start.
 func (s *Sim) Run(ctx context.Context, opts RunOptions) ([]*Result, error) {
 	events := opts.Events
 	if len(events) == 0 {
@@ -74,7 +77,15 @@ func (s *Sim) Run(ctx context.Context, opts RunOptions) ([]*Result, error) {
 	if n <= 0 {
 		n = len(events)
 	}
-	var results []*Result
+	width := max(1, s.cfg.MaxConcurrency)
+	var (
+		mu       sync.Mutex
+		results  = make([]*Result, n)
+		firstErr error
+		wg       sync.WaitGroup
+		slots    = make(chan struct{}, width)
+	)
+	started := 0
 	for i := 0; i < n; i++ {
 		if i > 0 && opts.Idle > 0 {
 			t := time.NewTimer(opts.Idle)
@@ -82,23 +93,45 @@ func (s *Sim) Run(ctx context.Context, opts RunOptions) ([]*Result, error) {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return results, nil
 			}
 		}
-		if ctx.Err() != nil {
-			return results, nil
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
 		}
-		res, err := s.Invoke(ctx, Request{Payload: events[i%len(events)]})
+		mu.Lock()
+		stop := ctx.Err() != nil || firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		p, err := s.InvokeAsync(ctx, Request{Payload: events[i%len(events)]})
 		if err != nil {
-			if ctx.Err() != nil {
-				return results, nil
+			<-slots
+			if ctx.Err() == nil {
+				firstErr = fmt.Errorf("invocation %d: %w", i+1, err)
 			}
-			return results, fmt.Errorf("invocation %d: %w", i+1, err)
+			break
 		}
-		results = append(results, res)
-		if opts.OnResult != nil {
-			opts.OnResult(res)
+		started++
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			// The invocation is bounded by the function timeout; waiting
+			// without ctx lets an interrupted run still report it.
+			res, _ := p.Wait(context.Background())
+			mu.Lock()
+			results[i] = res
+			mu.Unlock()
+			if opts.OnResult != nil {
+				opts.OnResult(res)
+			}
+		}(i)
+		if width == 1 {
+			wg.Wait()
 		}
 	}
-	return results, nil
+	wg.Wait()
+	return results[:started], firstErr
 }

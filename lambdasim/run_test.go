@@ -65,3 +65,4 @@ func FuzzReadEvents(f *testing.F) {
 		}
 	})
 }
+
