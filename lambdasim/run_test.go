@@ -65,4 +65,3 @@ func FuzzReadEvents(f *testing.F) {
 		}
 	})
 }
-
