@@ -237,7 +237,7 @@ func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
 		lambdaapi.WriteError(w, code, typ, msg)
 		return
 	}
-	er, ok := readErrorBody(r)
+	er, payload, ok := readErrorBody(r)
 	if !ok {
 		s.mu.Lock()
 		inv.responding = false
@@ -245,7 +245,6 @@ func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
 		lambdaapi.WriteError(w, http.StatusBadRequest, lambdaapi.ErrTypeInvalidRequestFormat, "error body exceeds the size limit")
 		return
 	}
-	payload, _ := json.Marshal(er)
 	end := time.Now()
 	s.mu.Lock()
 	if inv.finished || inv.responded {
@@ -263,25 +262,36 @@ func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
 	writeAccepted(w)
 }
 
+// errorDoc is an error report as runtimes send it. Its stack trace frames
+// differ by runtime: strings (Node.js, Python) or objects (aws-lambda-go's
+// {"path","line","label"}), so they are kept as they came.
+type errorDoc struct {
+	ErrorMessage string            `json:"errorMessage"`
+	ErrorType    string            `json:"errorType"`
+	StackTrace   []json.RawMessage `json:"stackTrace,omitempty"`
+}
+
 // readErrorBody reads an invocation or init error: the header names the type,
 // the body (JSON, or the error-cause document) gives message and stack. A body
-// that is not JSON is kept as the message.
-func readErrorBody(r *http.Request) (lambdaapi.ErrorResponse, bool) {
+// that is not JSON is kept as the message. It also returns the error document
+// the caller receives.
+func readErrorBody(r *http.Request) (lambdaapi.ErrorResponse, []byte, bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, lambdaapi.MaxBufferedResponseBytes+1))
 	if err != nil || len(body) > lambdaapi.MaxBufferedResponseBytes {
-		return lambdaapi.ErrorResponse{}, false
+		return lambdaapi.ErrorResponse{}, nil, false
 	}
-	var er lambdaapi.ErrorResponse
-	if len(body) > 0 && json.Unmarshal(body, &er) != nil {
-		er = lambdaapi.ErrorResponse{ErrorMessage: string(body)}
+	var doc errorDoc
+	if len(body) > 0 && json.Unmarshal(body, &doc) != nil {
+		doc = errorDoc{ErrorMessage: string(body)}
 	}
 	if t := r.Header.Get(lambdaapi.HeaderFunctionErrorType); t != "" {
-		er.ErrorType = t
+		doc.ErrorType = t
 	}
-	if er.ErrorType == "" {
-		er.ErrorType = lambdaapi.ErrTypeUnhandled
+	if doc.ErrorType == "" {
+		doc.ErrorType = lambdaapi.ErrTypeUnhandled
 	}
-	return er, true
+	payload, _ := json.Marshal(doc)
+	return lambdaapi.ErrorResponse{ErrorMessage: doc.ErrorMessage, ErrorType: doc.ErrorType}, payload, true
 }
 
 func writeAccepted(w http.ResponseWriter) {
@@ -291,7 +301,7 @@ func writeAccepted(w http.ResponseWriter) {
 }
 
 func (s *Sim) handleRuntimeInitError(w http.ResponseWriter, r *http.Request) {
-	er, ok := readErrorBody(r)
+	er, _, ok := readErrorBody(r)
 	if !ok {
 		lambdaapi.WriteError(w, http.StatusBadRequest, lambdaapi.ErrTypeInvalidRequestFormat, "error body exceeds the size limit")
 		return

@@ -466,12 +466,13 @@ func (s *Sim) thaw() {
 	s.frozen = false
 	procs := s.allProcsLocked()
 	s.mu.Unlock()
-	if !frozen {
-		return
+	if frozen {
+		for _, p := range procs {
+			p.signalGroup(syscall.SIGCONT)
+		}
 	}
-	for _, p := range procs {
-		p.signalGroup(syscall.SIGCONT)
-	}
+	// Delivery can be paused without a freeze (a report paused for a freeze
+	// that then did not happen); resume it either way.
 	s.hub.setPaused(context.Background(), false)
 }
 
@@ -483,6 +484,9 @@ func (s *Sim) freeze() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != stateReady || s.broken != "" {
+		// No freeze after all (failed init, reset pending): delivery must not
+		// stay paused, or subscribers of the next environment get nothing.
+		s.hub.setPaused(context.Background(), false)
 		return
 	}
 	for _, p := range s.allProcsLocked() {
@@ -608,11 +612,15 @@ func (s *Sim) teardown(reason lambdaapi.ShutdownReason, reset bool) *ShutdownRes
 
 	// SHUTDOWN to every extension that asked for it.
 	s.mu.Lock()
+	attached := false
 	for _, e := range s.exts {
 		if e.external && e.shutdown && !e.errored {
 			e.queue = append(e.queue, pendingEvent{ev: lambdaapi.Event{
 				EventType: lambdaapi.Shutdown, ShutdownReason: reason, DeadlineMs: deadline.UnixMilli(),
 			}})
+			if procs[e.name] == nil {
+				attached = true
+			}
 		}
 	}
 	s.broadcastLocked()
@@ -621,6 +629,19 @@ func (s *Sim) teardown(reason lambdaapi.ShutdownReason, reset bool) *ShutdownRes
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	for _, p := range procs {
 		p.waitExit(ctx)
+	}
+	if attached {
+		// An attached extension has no process whose exit could end its
+		// budget early: it keeps all of it (and gets its SHUTDOWN before the
+		// APIs close), unless the Sim is closed.
+		var closed <-chan struct{}
+		if s.baseCtx != nil {
+			closed = s.baseCtx.Done()
+		}
+		select {
+		case <-ctx.Done():
+		case <-closed:
+		}
 	}
 	cancel()
 	for name, p := range procs {

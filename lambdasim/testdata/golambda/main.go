@@ -37,6 +37,10 @@ func handle(ctx context.Context, ev event) (response, error) {
 		case <-time.After(time.Duration(ev.Ms) * time.Millisecond):
 		case <-ctx.Done():
 		}
+	case "block":
+		// Like sleep, but deaf to the deadline, so that the platform's
+		// timeout (not the handler's own) ends the invocation.
+		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
 	}
 	return response{Greeting: "hello " + ev.Name, RequestID: lc.AwsRequestID, TraceID: os.Getenv("_X_AMZN_TRACE_ID")}, nil
 }

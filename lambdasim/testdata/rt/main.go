@@ -1,6 +1,10 @@
 // Command rt is a scriptable Lambda runtime for lambdasim's tests. Each event
 // is a JSON object saying what to do; RT_INIT and RT_SIGTERM script init and
 // shutdown.
+//
+// RT_PRINT_PID=1 prints "rt: pid N" first thing. RT_INIT_FAILS=N with
+// RT_MARK=<file> applies RT_INIT only to the first N starts (the file counts
+// them), so that a re-init can succeed.
 package main
 
 import (
@@ -20,7 +24,7 @@ import (
 )
 
 type event struct {
-	Action string `json:"action"` // echo (default), error, sleep, exit, print, big, ticks, env
+	Action string `json:"action"` // echo (default), error, sleep, exit, print, big, ticks, env, headers, pid
 	Ms     int    `json:"ms"`
 	Code   int    `json:"code"`
 	Lines  int    `json:"lines"`
@@ -32,6 +36,9 @@ func main() {
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	c := lambdaapi.NewRuntimeClient(api, nil)
 	ctx := context.Background()
+	if os.Getenv("RT_PRINT_PID") != "" {
+		fmt.Printf("rt: pid %d\n", os.Getpid())
+	}
 
 	var ticks atomic.Int64
 	if ms, _ := strconv.Atoi(os.Getenv("RT_TICK_MS")); ms > 0 {
@@ -67,7 +74,17 @@ func main() {
 			}
 		}()
 	}
-	switch os.Getenv("RT_INIT") {
+	initMode := os.Getenv("RT_INIT")
+	if n, err := strconv.Atoi(os.Getenv("RT_INIT_FAILS")); err == nil && os.Getenv("RT_MARK") != "" {
+		b, _ := os.ReadFile(os.Getenv("RT_MARK"))
+		starts, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		starts++
+		_ = os.WriteFile(os.Getenv("RT_MARK"), []byte(strconv.Itoa(starts)), 0o644)
+		if starts > n {
+			initMode = ""
+		}
+	}
+	switch initMode {
 	case "error":
 		_ = c.InitError(ctx, lambdaapi.ErrorResponse{ErrorType: "Runtime.TestInitError", ErrorMessage: "scripted init error"})
 		os.Exit(1)
@@ -75,7 +92,7 @@ func main() {
 		fmt.Println("rt: exiting during init")
 		os.Exit(2)
 	case "hang":
-		select {}
+		hang()
 	}
 	fmt.Println("rt: ready")
 	for {
@@ -110,6 +127,8 @@ func main() {
 		case "headers":
 			b, _ := json.Marshal(inv)
 			respond(c, inv, b)
+		case "pid":
+			respond(c, inv, []byte(strconv.Itoa(os.Getpid())))
 		default:
 			respond(c, inv, inv.Payload)
 		}
@@ -119,5 +138,13 @@ func main() {
 func respond(c *lambdaapi.RuntimeClient, inv *lambdaapi.Invocation, body []byte) {
 	if err := c.Respond(context.Background(), inv.RequestID, bytes.NewReader(body)); err != nil {
 		fmt.Println("rt: respond:", strings.TrimSpace(err.Error()))
+	}
+}
+
+// hang blocks forever. A bare select{} would not: with no other goroutine
+// alive, Go's runtime declares a deadlock and exits with status 2.
+func hang() {
+	for {
+		time.Sleep(time.Hour)
 	}
 }
