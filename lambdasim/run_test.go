@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadEvents(t *testing.T) {
@@ -64,4 +65,26 @@ func FuzzReadEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRunManagedInstancesConcurrent checks that Run with MaxConcurrency keeps
+// that many invocations in flight: each pair meets inside the runtime.
+func TestRunManagedInstancesConcurrent(t *testing.T) {
+	ctx := testCtx(t)
+	s := newSim(t, Config{Runtime: &Process{Path: bins.rt}, MaxConcurrency: 2, Timeout: 10 * time.Second})
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Run(ctx, RunOptions{Events: [][]byte{[]byte(`{"action":"rendezvous","code":2}`)}, Invocations: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results, want 4", len(res))
+	}
+	for i, r := range res {
+		if r == nil || r.Status != "success" || string(r.Payload) != `"together"` {
+			t.Fatalf("result %d: %+v %s", i, r, r.Payload)
+		}
+	}
 }

@@ -95,6 +95,19 @@ func main() {
 		hang()
 	}
 	fmt.Println("rt: ready")
+	// On Managed Instances a runtime serves as many invocations at once as
+	// AWS_LAMBDA_MAX_CONCURRENCY allows, each worker with its own next loop.
+	workers, _ := strconv.Atoi(os.Getenv("AWS_LAMBDA_MAX_CONCURRENCY"))
+	for w := 1; w < workers; w++ {
+		go serve(ctx, c, &ticks)
+	}
+	serve(ctx, c, &ticks)
+}
+
+// arrivals counts "rendezvous" invocations so far.
+var arrivals atomic.Int64
+
+func serve(ctx context.Context, c *lambdaapi.RuntimeClient, ticks *atomic.Int64) {
 	for {
 		inv, err := c.Next(ctx)
 		if err != nil {
@@ -129,6 +142,20 @@ func main() {
 			respond(c, inv, b)
 		case "pid":
 			respond(c, inv, []byte(strconv.Itoa(os.Getpid())))
+		case "rendezvous":
+			// A barrier of Code invocations: the k-th arrival belongs to
+			// round k/Code and waits (bounded) for the round to fill.
+			// "together" proves that many ran at once.
+			k := arrivals.Add(1) - 1
+			need := (k/int64(ev.Code) + 1) * int64(ev.Code)
+			answer := "alone"
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if arrivals.Load() >= need {
+					answer = "together"
+					break
+				}
+			}
+			respond(c, inv, []byte(`"`+answer+`"`))
 		default:
 			respond(c, inv, inv.Payload)
 		}
