@@ -92,9 +92,12 @@ type invocation struct {
 
 	status    string
 	errorType string
-	payload   []byte
-	streamed  bool
-	produced  int64
+	// peakKiB is the environment's peak RSS read just after the runtime had
+	// its answer, off the critical path; zero until then.
+	peakKiB  int64
+	payload  []byte
+	streamed bool
+	produced int64
 
 	respondedCh chan struct{} // closed when the caller's answer is known
 	finishedCh  chan struct{} // closed when the report is made
@@ -138,10 +141,13 @@ func (p *Pending) Wait(ctx context.Context) (*Result, error) {
 
 // Invoke runs one invocation and waits for its whole invoke phase.
 func (s *Sim) Invoke(ctx context.Context, req Request) (*Result, error) {
-	p, err := s.InvokeAsync(ctx, req)
+	// The caller waits anyway, so it runs the invocation's tail itself: one
+	// goroutine hand-off less per invocation than InvokeAsync.
+	p, tail, err := s.begin(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	tail()
 	return p.Wait(ctx)
 }
 
@@ -150,8 +156,20 @@ func (s *Sim) Invoke(ctx context.Context, req Request) (*Result, error) {
 // for the first to finish. The invocation itself is bounded by the function
 // timeout, not by ctx, which bounds only the wait to start.
 func (s *Sim) InvokeAsync(ctx context.Context, req Request) (*Pending, error) {
-	if err := s.acquire(ctx); err != nil {
+	p, tail, err := s.begin(ctx, req)
+	if err != nil {
 		return nil, err
+	}
+	go tail()
+	return p, nil
+}
+
+// begin hands an invocation to the environment. tail must then run exactly
+// once: it waits for the invocation to end (or time out), resets or freezes
+// the environment, and releases what begin acquired.
+func (s *Sim) begin(ctx context.Context, req Request) (*Pending, func(), error) {
+	if err := s.acquire(ctx); err != nil {
+		return nil, nil, err
 	}
 	lmi := s.cfg.MaxConcurrency > 0
 	held := true
@@ -165,7 +183,7 @@ func (s *Sim) InvokeAsync(ctx context.Context, req Request) (*Pending, error) {
 	state, broken := s.state, s.broken
 	s.mu.Unlock()
 	if state == stateShutdown {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	var initRes *initOutcome
 	if broken != "" {
@@ -178,7 +196,7 @@ func (s *Sim) InvokeAsync(ctx context.Context, req Request) (*Pending, error) {
 		}
 	}
 	if err := s.Listen(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	s.thaw()
@@ -215,11 +233,10 @@ func (s *Sim) InvokeAsync(ctx context.Context, req Request) (*Pending, error) {
 		s.finishLocked(inv, lambdaapi.StatusFailure, errType, msg)
 		s.mu.Unlock()
 		held = false
-		go func() {
+		return p, func() {
 			defer s.release()
 			s.complete(inv)
-		}()
-		return p, nil
+		}, nil
 	}
 
 	s.mu.Lock()
@@ -252,7 +269,7 @@ func (s *Sim) InvokeAsync(ctx context.Context, req Request) (*Pending, error) {
 		s.release()
 	}
 	held = false
-	go func() {
+	return p, func() {
 		if !lmi {
 			defer s.release()
 		}
@@ -264,8 +281,7 @@ func (s *Sim) InvokeAsync(ctx context.Context, req Request) (*Pending, error) {
 		}
 		timer.Stop()
 		s.complete(inv)
-	}()
-	return p, nil
+	}, nil
 }
 
 type initOutcome struct{ err error }
@@ -367,7 +383,7 @@ func (s *Sim) reportLocked(inv *invocation, end time.Time) {
 		Streamed:         inv.streamed,
 		DurationMs:       dur,
 		BilledDurationMs: int64(math.Ceil(dur)),
-		MaxMemoryUsedMB:  s.maxMemoryUsedMBLocked(),
+		MaxMemoryUsedMB:  s.maxMemoryUsedMBLocked(inv),
 	}
 	if !inv.respEnd.IsZero() {
 		res.ResponseLatencyMs = durMs(inv.respEnd.Sub(start))
@@ -413,14 +429,25 @@ func (s *Sim) invokeExtsLocked() []*extension {
 	return out
 }
 
-// maxMemoryUsedMBLocked sums the peak resident sizes of the environment's
-// processes, rounded up to whole MB, as Lambda reports the sandbox's peak.
-func (s *Sim) maxMemoryUsedMBLocked() int {
-	var kib int64
-	for _, p := range s.allProcsLocked() {
-		kib += p.peakRSSKiB()
+// maxMemoryUsedMBLocked is the peak resident size of the environment's
+// processes (the sum of each one's peak), rounded up to whole MB, as Lambda
+// reports the sandbox's peak. The figure read when the runtime answered
+// serves when no extension worked after it; otherwise it is read now, so
+// that extensions' post-invocation work counts.
+func (s *Sim) maxMemoryUsedMBLocked(inv *invocation) int {
+	kib := inv.peakKiB
+	if kib == 0 || !inv.extEnd.IsZero() && inv.extEnd.After(inv.respEnd) {
+		kib = peakKiB(s.allProcsLocked())
 	}
 	return int((kib + 1023) / 1024)
+}
+
+func peakKiB(procs []*process) int64 {
+	var kib int64
+	for _, p := range procs {
+		kib += p.peakRSSKiB()
+	}
+	return kib
 }
 
 func (s *Sim) runtimeDoneRecord(inv *invocation) lambdaapi.RuntimeDone {

@@ -103,6 +103,8 @@ func (s *Sim) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil || inv == nil {
 		// The caller went away or the environment was torn down under it.
+		// A 200 must carry an invocation; a 500 tells the runtime to exit.
+		lambdaapi.WriteError(w, http.StatusInternalServerError, "Runtime.Unavailable", "the environment was reset or shut down")
 		return
 	}
 	h := w.Header()
@@ -221,8 +223,21 @@ func (s *Sim) handleResponse(w http.ResponseWriter, r *http.Request) {
 	close(inv.respondedCh)
 	s.maybeCompleteLocked(inv)
 	s.broadcastLocked()
+	procs := s.allProcsLocked()
 	s.mu.Unlock()
 	answer()
+	s.notePeak(inv, procs)
+}
+
+// notePeak reads the environment's peak RSS for inv while the runtime is busy
+// with its answer, so the report need not read /proc on the critical path.
+func (s *Sim) notePeak(inv *invocation, procs []*process) {
+	kib := peakKiB(procs)
+	s.mu.Lock()
+	if !inv.finished {
+		inv.peakKiB = kib
+	}
+	s.mu.Unlock()
 }
 
 func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
@@ -258,8 +273,10 @@ func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
 	close(inv.respondedCh)
 	s.maybeCompleteLocked(inv)
 	s.broadcastLocked()
+	procs := s.allProcsLocked()
 	s.mu.Unlock()
 	writeAccepted(w)
+	s.notePeak(inv, procs)
 }
 
 // errorDoc is an error report as runtimes send it. Its stack trace frames
