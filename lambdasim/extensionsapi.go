@@ -158,6 +158,9 @@ func (s *Sim) handleExtensionNext(w http.ResponseWriter, r *http.Request) {
 		return false
 	})
 	if err != nil || ev == nil {
+		// The caller went away or the environment was torn down under it.
+		// A 200 must carry an event; a 500 tells the extension to exit.
+		lambdaapi.WriteError(w, http.StatusInternalServerError, "Extension.Unavailable", "the environment was reset or shut down")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

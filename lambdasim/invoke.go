@@ -185,6 +185,11 @@ func (s *Sim) begin(ctx context.Context, req Request) (*Pending, func(), error) 
 	if state == stateShutdown {
 		return nil, nil, ErrClosed
 	}
+	// Serve the APIs before any init: the processes it starts are given
+	// their address.
+	if err := s.Listen(); err != nil {
+		return nil, nil, err
+	}
 	var initRes *initOutcome
 	if broken != "" {
 		s.resetEnv(lambdaapi.ParseShutdownReason(broken))
@@ -194,9 +199,6 @@ func (s *Sim) begin(ctx context.Context, req Request) (*Pending, func(), error) 
 		if err := s.initEnv(ctx, lambdaapi.PhaseInvoke); err != nil {
 			initRes = &initOutcome{err: err}
 		}
-	}
-	if err := s.Listen(); err != nil {
-		return nil, nil, err
 	}
 
 	s.thaw()
