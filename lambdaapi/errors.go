@@ -1,6 +1,7 @@
 package lambdaapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -90,4 +91,28 @@ func WriteError(w http.ResponseWriter, status int, errType, msg string) {
 	w.WriteHeader(status)
 	b, _ := json.Marshal(ErrorResponse{ErrorMessage: msg, ErrorType: errType})
 	_, _ = w.Write(b)
+}
+
+// call sends one request that expects status want and an answer body the
+// caller does not need; any other status becomes an *APIError. Errors are
+// prefixed with what.
+func call(ctx context.Context, hc *http.Client, method, url string, body io.Reader, h http.Header, want int, what string) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s: %w", what, readAPIError(resp))
+	}
+	// Draining lets the connection be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+	return nil
 }

@@ -205,22 +205,8 @@ func (c *ExtensionClient) reportError(ctx context.Context, path, errType, msg, w
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path), bytes.NewReader(b))
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	req.Header.Set(HeaderExtensionIdentifier, c.id)
-	req.Header.Set(HeaderExtensionErrorType, errType)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("%s: %w", what, readAPIError(resp))
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	h := http.Header{HeaderExtensionIdentifier: {c.id}, HeaderExtensionErrorType: {errType}}
+	return call(ctx, c.hc, http.MethodPost, c.url(path), bytes.NewReader(b), h, http.StatusAccepted, what)
 }
 
 // Subscribe subscribes the extension to the Telemetry API. It must be called
@@ -230,22 +216,8 @@ func (c *ExtensionClient) Subscribe(ctx context.Context, s SubscribeRequest) err
 	if err != nil {
 		return fmt.Errorf("telemetry subscribe: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+c.addr+"/"+TelemetryAPIVersion+"/telemetry", bytes.NewReader(b))
-	if err != nil {
-		return fmt.Errorf("telemetry subscribe: %w", err)
-	}
-	req.Header.Set(HeaderExtensionIdentifier, c.id)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("telemetry subscribe: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("telemetry subscribe: %w", readAPIError(resp))
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	h := http.Header{HeaderExtensionIdentifier: {c.id}, "Content-Type": {"application/json"}}
+	return call(ctx, c.hc, http.MethodPut, "http://"+c.addr+"/"+TelemetryAPIVersion+"/telemetry", bytes.NewReader(b), h, http.StatusOK, "telemetry subscribe")
 }
 
 func (c *ExtensionClient) url(path string) string {

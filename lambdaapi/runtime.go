@@ -174,21 +174,5 @@ func (c *RuntimeClient) postError(ctx context.Context, path string, e ErrorRespo
 }
 
 func (c *RuntimeClient) post(ctx context.Context, path string, body io.Reader, h http.Header, what string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("%s: %w", what, readAPIError(resp))
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return nil
+	return call(ctx, c.hc, http.MethodPost, c.base+path, body, h, http.StatusAccepted, what)
 }

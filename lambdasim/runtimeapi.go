@@ -154,14 +154,8 @@ func (s *Sim) handleResponse(w http.ResponseWriter, r *http.Request) {
 		}
 		streaming = true
 	}
-	s.mu.Lock()
-	inv, code, typ, msg := s.claimLocked(r)
-	if inv != nil {
-		inv.responding = true
-	}
-	s.mu.Unlock()
+	inv := s.claim(w, r)
 	if inv == nil {
-		lambdaapi.WriteError(w, code, typ, msg)
 		return
 	}
 
@@ -202,24 +196,43 @@ func (s *Sim) handleResponse(w http.ResponseWriter, r *http.Request) {
 		payload, _ = json.Marshal(er)
 	}
 	if answer == nil {
-		answer = func() {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusAccepted)
-			_, _ = io.WriteString(w, `{"status":"OK"}`)
-		}
+		answer = func() { writeAccepted(w) }
 	}
+	s.answered(w, inv, answer, func() {
+		inv.respStart, inv.respEnd = start, end
+		inv.status, inv.errorType, inv.payload, inv.streamed = status, errType, payload, streaming
+		inv.produced = int64(len(body))
+	})
+}
 
+// claim finds the invocation a /response or /error names and marks it being
+// answered, or writes the refusal and returns nil.
+func (s *Sim) claim(w http.ResponseWriter, r *http.Request) *invocation {
+	s.mu.Lock()
+	inv, code, typ, msg := s.claimLocked(r)
+	if inv != nil {
+		inv.responding = true
+	}
+	s.mu.Unlock()
+	if inv == nil {
+		lambdaapi.WriteError(w, code, typ, msg)
+	}
+	return inv
+}
+
+// answered records the runtime's answer (set applies it under the lock),
+// tells the caller, writes the runtime's own answer, and then notes the peak
+// memory while the runtime is busy with it. If the invocation ended while
+// the body was read (a timeout), the answer is refused instead.
+func (s *Sim) answered(w http.ResponseWriter, inv *invocation, answer, set func()) {
 	s.mu.Lock()
 	if inv.finished || inv.responded {
-		// The invocation timed out or failed while the body was read.
 		s.mu.Unlock()
 		lambdaapi.WriteError(w, http.StatusForbidden, lambdaapi.ErrTypeInvalidStateTransition, "invocation "+inv.id+" has already ended")
 		return
 	}
-	inv.respStart, inv.respEnd = start, end
+	set()
 	inv.responded = true
-	inv.status, inv.errorType, inv.payload, inv.streamed = status, errType, payload, streaming
-	inv.produced = int64(len(body))
 	close(inv.respondedCh)
 	s.maybeCompleteLocked(inv)
 	s.broadcastLocked()
@@ -242,14 +255,8 @@ func (s *Sim) notePeak(inv *invocation, procs []*process) {
 
 func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	s.mu.Lock()
-	inv, code, typ, msg := s.claimLocked(r)
-	if inv != nil {
-		inv.responding = true
-	}
-	s.mu.Unlock()
+	inv := s.claim(w, r)
 	if inv == nil {
-		lambdaapi.WriteError(w, code, typ, msg)
 		return
 	}
 	er, payload, ok := readErrorBody(r)
@@ -261,22 +268,10 @@ func (s *Sim) handleInvocationError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	end := time.Now()
-	s.mu.Lock()
-	if inv.finished || inv.responded {
-		s.mu.Unlock()
-		lambdaapi.WriteError(w, http.StatusForbidden, lambdaapi.ErrTypeInvalidStateTransition, "invocation "+inv.id+" has already ended")
-		return
-	}
-	inv.respStart, inv.respEnd = start, end
-	inv.responded = true
-	inv.status, inv.errorType, inv.payload = lambdaapi.StatusError, er.ErrorType, payload
-	close(inv.respondedCh)
-	s.maybeCompleteLocked(inv)
-	s.broadcastLocked()
-	procs := s.allProcsLocked()
-	s.mu.Unlock()
-	writeAccepted(w)
-	s.notePeak(inv, procs)
+	s.answered(w, inv, func() { writeAccepted(w) }, func() {
+		inv.respStart, inv.respEnd = start, end
+		inv.status, inv.errorType, inv.payload = lambdaapi.StatusError, er.ErrorType, payload
+	})
 }
 
 // errorDoc is an error report as runtimes send it. Its stack trace frames

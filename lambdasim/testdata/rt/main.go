@@ -130,6 +130,9 @@ func serve(ctx context.Context, c *lambdaapi.RuntimeClient, ticks *atomic.Int64)
 				fmt.Printf("line %d %s\n", i, ev.Text)
 			}
 			respond(c, inv, []byte(`"printed"`))
+		case "say":
+			fmt.Println(ev.Text)
+			respond(c, inv, []byte(`"said"`))
 		case "big":
 			respond(c, inv, bytes.Repeat([]byte("x"), ev.Bytes))
 		case "ticks":
