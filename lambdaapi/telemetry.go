@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -210,19 +211,39 @@ type TelemetryEvent struct {
 	Record json.RawMessage
 }
 
-type wireEvent struct {
-	Time   string          `json:"time"`
-	Type   string          `json:"type"`
-	Record json.RawMessage `json:"record"`
-}
-
-// MarshalJSON writes the event with the platform's time format.
+// MarshalJSON writes the event with the platform's time format. It is
+// hand-written because lambdasim encodes several events per invocation.
 func (e TelemetryEvent) MarshalJSON() ([]byte, error) {
 	rec := e.Record
 	if len(rec) == 0 {
 		rec = json.RawMessage("null")
 	}
-	return json.Marshal(wireEvent{Time: e.Time.UTC().Format(TelemetryTimeFormat), Type: e.Type, Record: rec})
+	b := make([]byte, 0, len(rec)+len(e.Type)+64)
+	b = append(b, `{"time":"`...)
+	b = e.Time.UTC().AppendFormat(b, TelemetryTimeFormat)
+	b = append(b, `","type":`...)
+	b = appendJSONString(b, e.Type)
+	b = append(b, `,"record":`...)
+	b = append(b, rec...)
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // UnmarshalJSON reads an event leniently: an unparseable or missing time is
@@ -299,15 +320,20 @@ type Span struct {
 	DurationMs float64   `json:"durationMs"`
 }
 
-type wireSpan struct {
-	Name       string  `json:"name"`
-	Start      string  `json:"start"`
-	DurationMs float64 `json:"durationMs"`
-}
-
 // MarshalJSON writes the span with the platform's time format.
 func (s Span) MarshalJSON() ([]byte, error) {
-	return json.Marshal(wireSpan{Name: s.Name, Start: s.Start.UTC().Format(TelemetryTimeFormat), DurationMs: s.DurationMs})
+	b := make([]byte, 0, 96)
+	b = append(b, `{"name":`...)
+	b = appendJSONString(b, s.Name)
+	b = append(b, `,"start":"`...)
+	b = s.Start.UTC().AppendFormat(b, TelemetryTimeFormat)
+	b = append(b, `","durationMs":`...)
+	d := s.DurationMs
+	if math.IsNaN(d) || math.IsInf(d, 0) {
+		d = 0 // not representable in JSON
+	}
+	b = strconv.AppendFloat(b, d, 'f', -1, 64)
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads a span; an unparseable start is left zero.

@@ -726,7 +726,7 @@ func (s *Sim) Telemetry() []lambdaapi.TelemetryEvent { return s.hub.snapshot() }
 func (s *Sim) WaitFor(ctx context.Context, cond func([]lambdaapi.TelemetryEvent) bool) error {
 	for {
 		s.hub.mu.Lock()
-		ok, ch := cond(s.hub.captured), s.hub.changed
+		ok, ch := cond(s.hub.capturedLocked()), s.hub.changed
 		s.hub.mu.Unlock()
 		if ok {
 			return nil

@@ -56,8 +56,14 @@ type hub struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// captured holds every event; an event's Record stays nil until someone
+	// reads the capture (or a subscriber needs the bytes), with the typed
+	// record waiting in pending at the same index. Encoding is what an
+	// invocation's records cost most, so it stays off the invoke path.
 	captured []lambdaapi.TelemetryEvent
+	pending  []any
+	encoded  int // captured[:encoded] all have their Record
 	dropped  int // captured events discarded for the bound
 	changed  chan struct{}
 	subs     map[string]*subscriber // by extension id
@@ -98,49 +104,61 @@ func (h *hub) broadcastLocked() {
 	h.changed = make(chan struct{})
 }
 
-// emit produces one event at time t. record is marshalled once.
+// emit produces one event at time t. record is a record struct or a
+// json.RawMessage; it is encoded at most once.
 func (h *hub) emit(t time.Time, typ string, record any) {
-	var raw json.RawMessage
-	switch r := record.(type) {
-	case json.RawMessage:
-		raw = r
-	default:
-		b, err := json.Marshal(record)
-		if err != nil {
-			h.log.Error("encode telemetry record", "type", typ, "err", err)
-			return
-		}
-		raw = b
+	ev := lambdaapi.TelemetryEvent{Time: t, Type: typ}
+	if raw, ok := record.(json.RawMessage); ok {
+		ev.Record, record = raw, nil
 	}
-	ev := lambdaapi.TelemetryEvent{Time: t, Type: typ, Record: raw}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	pol := h.policies[typ]
+	if len(h.subs) > 0 && !pol.suppress {
+		if ev.Record == nil {
+			ev.Record, record = h.encode(typ, record), nil
+		}
+		if enc, err := json.Marshal(ev); err == nil {
+			if pol.delay > 0 {
+				time.AfterFunc(pol.delay, func() {
+					h.mu.Lock()
+					defer h.mu.Unlock()
+					h.enqueueLocked(typ, enc)
+				})
+			} else {
+				h.enqueueLocked(typ, enc)
+			}
+		}
+	}
 	if len(h.captured) >= maxCaptured {
-		h.captured = h.captured[1:]
+		h.captured, h.pending = h.captured[1:], h.pending[1:]
+		h.encoded = max(0, h.encoded-1)
 		h.dropped++
 	}
 	h.captured = append(h.captured, ev)
+	h.pending = append(h.pending, record)
 	h.broadcastLocked()
-	if len(h.subs) == 0 {
-		return
-	}
-	pol := h.policies[typ]
-	if pol.suppress {
-		return
-	}
-	enc, err := json.Marshal(ev)
+}
+
+func (h *hub) encode(typ string, record any) json.RawMessage {
+	b, err := json.Marshal(record)
 	if err != nil {
-		return
+		h.log.Error("encode telemetry record", "type", typ, "err", err)
+		return json.RawMessage("null")
 	}
-	if pol.delay > 0 {
-		time.AfterFunc(pol.delay, func() {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.enqueueLocked(typ, enc)
-		})
-		return
+	return b
+}
+
+// capturedLocked returns the capture with every record encoded.
+func (h *hub) capturedLocked() []lambdaapi.TelemetryEvent {
+	for i := h.encoded; i < len(h.captured); i++ {
+		if h.captured[i].Record == nil {
+			h.captured[i].Record = h.encode(h.captured[i].Type, h.pending[i])
+		}
+		h.pending[i] = nil
 	}
-	h.enqueueLocked(typ, enc)
+	h.encoded = len(h.captured)
+	return h.captured
 }
 
 func (h *hub) enqueueLocked(typ string, enc []byte) {
@@ -486,6 +504,6 @@ func (h *hub) snapshot() []lambdaapi.TelemetryEvent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]lambdaapi.TelemetryEvent, len(h.captured))
-	copy(out, h.captured)
+	copy(out, h.capturedLocked())
 	return out
 }
