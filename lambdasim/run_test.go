@@ -3,6 +3,8 @@ package lambdasim
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +87,29 @@ func TestRunManagedInstancesConcurrent(t *testing.T) {
 	for i, r := range res {
 		if r == nil || r.Status != "success" || string(r.Payload) != `"together"` {
 			t.Fatalf("result %d: %+v %s", i, r, r.Payload)
+		}
+	}
+}
+
+func TestNewRejectsWhatCannotRun(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	if err := os.WriteFile(plain, []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Runtime: &Process{Path: filepath.Join(dir, "missing")}}, "no such file"},
+		{Config{Runtime: &Process{Path: dir}}, "is a directory"},
+		{Config{Runtime: &Process{Path: plain}}, "is not executable"},
+		{Config{Runtime: &Process{}}, "no path given"},
+		{Config{Extensions: []Process{{Path: plain}}}, "extension plain"},
+		{Config{Extensions: []Process{{Name: "a"}, {Name: "a"}}}, "two extensions named"},
+	} {
+		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -124,8 +125,10 @@ func New(cfg Config) (*Sim, error) {
 		logStream: newLogStream(time.Now()),
 	}
 	s.hub = newHub(cfg.Logger)
-	if cfg.Runtime != nil && cfg.Runtime.Path == "" {
-		return nil, errors.New("lambdasim: runtime has no path")
+	if cfg.Runtime != nil {
+		if err := checkExecutable(cfg.Runtime.Path); err != nil {
+			return nil, fmt.Errorf("lambdasim: function: %w", err)
+		}
 	}
 	for _, e := range cfg.Extensions {
 		name := e.Name
@@ -138,6 +141,11 @@ func New(cfg Config) (*Sim, error) {
 		if _, dup := s.externals[name]; dup {
 			return nil, fmt.Errorf("lambdasim: two extensions named %q", name)
 		}
+		if e.Path != "" {
+			if err := checkExecutable(e.Path); err != nil {
+				return nil, fmt.Errorf("lambdasim: extension %s: %w", name, err)
+			}
+		}
 		e.Name = name
 		s.externals[name] = e
 	}
@@ -145,6 +153,25 @@ func New(cfg Config) (*Sim, error) {
 		return nil, fmt.Errorf("lambdasim: %d extensions configured; Lambda allows %d", len(s.externals), maxExtensions)
 	}
 	return s, nil
+}
+
+// checkExecutable says why path cannot be run, as Lambda would refuse a
+// layer's non-executable file, before any process is started.
+func checkExecutable(path string) error {
+	if path == "" {
+		return errors.New("no path given")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	if fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not executable", path)
+	}
+	return nil
 }
 
 // Addr is the host:port of the Lambda APIs, the value of
