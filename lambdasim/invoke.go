@@ -43,8 +43,28 @@ type Result struct {
 	BilledDurationMs    int64    `json:"billedDurationMs"`
 	MaxMemoryUsedMB     int      `json:"maxMemoryUsedMB"`
 	InitDurationMs      *float64 `json:"initDurationMs,omitempty"`
+	// Timeline has the moments the durations are measured between.
+	Timeline Timeline `json:"timeline"`
 	// Reset is set when the invocation ended in a reset of the environment.
 	Reset *ShutdownResult `json:"reset,omitempty"`
+}
+
+// Timeline is when each step of an invocation happened, on lambdasim's
+// clock (the machine's wall clock, with the monotonic reading kept in
+// process). Steps that did not happen are zero.
+type Timeline struct {
+	// Handed is when the runtime received the event.
+	Handed time.Time `json:"handed,omitzero"`
+	// ResponseStart and ResponseEnd bound the runtime's POST of its answer
+	// (response or error), as lambdasim read it: a response "reaches the
+	// Runtime API" at ResponseEnd.
+	ResponseStart time.Time `json:"responseStart,omitzero"`
+	ResponseEnd   time.Time `json:"responseEnd,omitzero"`
+	// RuntimeDone is when the runtime called next again.
+	RuntimeDone time.Time `json:"runtimeDone,omitzero"`
+	// End is when the invoke phase ended: the last of the runtime's and the
+	// extensions' next calls, or the timeout or failure.
+	End time.Time `json:"end"`
 }
 
 // MarshalJSON writes the result with Payload as "response": the JSON value
@@ -398,6 +418,7 @@ func (s *Sim) reportLocked(inv *invocation, end time.Time) {
 	}
 	// The first report after an init carries its duration, once.
 	res.InitDurationMs, s.initDurationMs = s.initDurationMs, nil
+	res.Timeline = Timeline{Handed: inv.handed, ResponseStart: inv.respStart, ResponseEnd: inv.respEnd, RuntimeDone: inv.runtimeEnd, End: end}
 	inv.result = res
 	rec := lambdaapi.Report{
 		RequestID: inv.id, Status: inv.status, ErrorType: inv.errorType, TenantID: inv.req.TenantID,
