@@ -1,0 +1,156 @@
+// Package otlphttp is the library's OTLP/HTTP protobuf span exporter: the
+// shared span encoding on a plain net/http client, built for a function that
+// exports to the lambdaotel-extension on loopback at the end of every
+// invocation.
+package otlphttp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/lambdaotel/lambdaotel/internal/otlpenv"
+	"github.com/lambdaotel/lambdaotel/internal/otlpwire"
+)
+
+// Exporter sends spans as OTLP/HTTP protobuf.
+type Exporter struct {
+	cfg    otlpenv.Traces
+	client *http.Client
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	buf     []byte
+	zbuf    bytes.Buffer
+	zw      *gzip.Writer
+	failing bool
+	closed  bool
+}
+
+var _ sdktrace.SpanExporter = (*Exporter)(nil)
+
+// New returns an exporter for cfg.
+func New(cfg otlpenv.Traces, log *slog.Logger) *Exporter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 2
+	return &Exporter{cfg: cfg, client: &http.Client{Transport: tr}, log: log}
+}
+
+// maxAttempts bounds retries; ctx bounds them in time.
+const maxAttempts = 3
+
+// ExportSpans sends spans in one request. An empty batch sends nothing.
+func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errors.New("otlp exporter: shut down")
+	}
+	e.buf = otlpwire.AppendTraceRequest(e.buf[:0], spans)
+	body := e.buf
+	if e.cfg.Compression == "gzip" {
+		e.zbuf.Reset()
+		if e.zw == nil {
+			e.zw = gzip.NewWriter(&e.zbuf)
+		} else {
+			e.zw.Reset(&e.zbuf)
+		}
+		_, _ = e.zw.Write(body)
+		_ = e.zw.Close()
+		body = e.zbuf.Bytes()
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	var err error
+	backoff := 10 * time.Millisecond
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		var retry bool
+		var wait time.Duration
+		retry, wait, err = e.send(ctx, body)
+		if err == nil || !retry || attempt == maxAttempts {
+			break
+		}
+		if wait <= 0 {
+			wait = backoff
+			backoff *= 2
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			err = fmt.Errorf("%w (then %w)", err, ctx.Err())
+			attempt = maxAttempts
+		}
+	}
+	if err != nil {
+		if !e.failing {
+			e.log.Warn("exporting spans failed; further failures are not logged until one succeeds", "endpoint", e.cfg.Endpoint, "err", err)
+		}
+		e.failing = true
+		return fmt.Errorf("otlp export: %w", err)
+	}
+	e.failing = false
+	return nil
+}
+
+// send makes one attempt. It says whether a retry may help and how long the
+// server asked to wait.
+func (e *Exporter) send(ctx context.Context, body []byte) (retry bool, wait time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return false, 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if e.cfg.Compression == "gzip" {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	for k, v := range e.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		// A connection reused across a freeze may have been closed by the
+		// other side meanwhile; a new one usually works.
+		return ctx.Err() == nil, 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 == 2 {
+		return false, 0, nil
+	}
+	err = fmt.Errorf("HTTP %d from %s", resp.StatusCode, e.cfg.Endpoint)
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
+			wait = time.Duration(s) * time.Second
+		}
+		return true, wait, err
+	}
+	return false, 0, err
+}
+
+// Shutdown stops the exporter; later exports fail.
+func (e *Exporter) Shutdown(context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	e.client.CloseIdleConnections()
+	return nil
+}
