@@ -175,11 +175,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, log *s
 			return 2
 		}
 	}
-	return session(ctx, c.config(stdout, log), lambdasim.RunOptions{Events: events, Invocations: *invocations, Idle: *idle}, c.report, stdout, stderr, log)
+	return session(ctx, c.config(stdout, log), lambdasim.RunOptions{Events: events, Invocations: *invocations, Idle: *idle}, c.report, stdout, stderr, log, nil)
 }
 
 // session runs a whole emulated lifetime: init, invocations, shutdown, report.
-func session(ctx context.Context, cfg lambdasim.Config, opts lambdasim.RunOptions, report string, stdout, stderr io.Writer, log *slog.Logger) int {
+// after, if set, runs once the summary is written.
+func session(ctx context.Context, cfg lambdasim.Config, opts lambdasim.RunOptions, report string, stdout, stderr io.Writer, log *slog.Logger, after func(*lambdasim.Sim)) int {
 	s, err := lambdasim.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -206,6 +207,9 @@ func session(ctx context.Context, cfg lambdasim.Config, opts lambdasim.RunOption
 	}
 	fmt.Fprintln(stdout)
 	_ = lambdasim.WriteSummary(stdout, results, sr)
+	if after != nil {
+		after(s)
+	}
 	if report != "" {
 		if err := writeReport(report, s.NewReport(results, sr)); err != nil {
 			fmt.Fprintln(stderr, err)

@@ -55,7 +55,7 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
-	for _, want := range []string{"name=Ada", "msg=report", "success", "exited 0"} {
+	for _, want := range []string{"GET /items/{id}", "msg=report", "success", "exited 0", "load item", "http.response.status_code=404"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
@@ -94,7 +94,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("report has %d invocations, want 3", len(r.Invocations))
 	}
 	for i, inv := range r.Invocations {
-		if inv.Status != "success" || inv.RequestID == "" || !strings.Contains(string(inv.Response), "hello") || inv.ResponseLatencyMs <= 0 {
+		if inv.Status != "success" || inv.RequestID == "" || !strings.Contains(string(inv.Response), "statusCode") || inv.ResponseLatencyMs <= 0 {
 			t.Errorf("invocation %d: %+v", i, inv)
 		}
 	}
@@ -162,7 +162,7 @@ func demoBinaries(t *testing.T) (fn, ext string) {
 func TestRunFailingInvocationExitsNonZero(t *testing.T) {
 	fn, _ := demoBinaries(t)
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	if err := os.WriteFile(events, []byte("{\"name\":\"a\"}\n{\"fail\":true}\n"), 0o644); err != nil {
+	if err := os.WriteFile(events, []byte("{\"rawPath\":\"/items/1\"}\n[1,2]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	report := filepath.Join(t.TempDir(), "r.json")
@@ -219,17 +219,17 @@ func TestServe(t *testing.T) {
 	body := new(bytes.Buffer)
 	_, _ = body.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(body.String(), "hello, curl") || resp.Header.Get("X-Amz-Function-Error") != "" {
+	if resp.StatusCode != 200 || !strings.Contains(body.String(), `"statusCode":404`) || resp.Header.Get("X-Amz-Function-Error") != "" {
 		t.Fatalf("invoke: %d %s %v", resp.StatusCode, body.String(), resp.Header)
 	}
-	resp, err = http.Post(url, "application/json", strings.NewReader(`{"fail":true}`))
+	resp, err = http.Post(url, "application/json", strings.NewReader(`[1,2]`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	body.Reset()
 	_, _ = body.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "Unhandled" || !strings.Contains(body.String(), "asked to fail") {
+	if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "Unhandled" || !strings.Contains(body.String(), "decode event") {
 		t.Fatalf("failing invoke: %d %s %v", resp.StatusCode, body.String(), resp.Header)
 	}
 	cancel()
