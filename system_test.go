@@ -3,12 +3,15 @@ package lambdaotel_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -323,5 +326,81 @@ func BenchmarkResponseLatency(b *testing.B) {
 	}
 	for i := 1; i < len(setups); i++ {
 		b.ReportMetric((p50[i]-p50[0])*1000, setups[i].name+"-added-p50-µs")
+	}
+}
+
+// lambda.WithEnableSIGTERM registers aws-lambda-go's own internal extension
+// beside otel-internal; at shutdown both SIGTERM handlers run: the user's
+// hook and lambdaotel's flush (finalize mode: the spans exist only in the
+// ring until then).
+func TestSIGTERMCoexistsWithAWSLambdaGo(t *testing.T) {
+	t.Parallel()
+	s := run(t, map[string]string{
+		"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "finalize", "OTELFN_SIGTERM_HOOK": "1", "OTELFN_NO_EXIT": "1",
+	})
+	if got := strings.Join(s.Extensions(), ","); got != "GoLangEnableSIGTERM,otel-internal" {
+		t.Fatalf("registered %q, want both internal extensions", got)
+	}
+	for i := 0; i < 2; i++ {
+		invoke(t, s, `{"spans":1}`)
+	}
+	sr, err := s.Shutdown(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := functionLines(t, s)
+	if !slices.Contains(lines, "HOOK ran") {
+		t.Errorf("the user's SIGTERM hook did not run: %v (shutdown %+v)", lines, sr)
+	}
+	if got := spanNames(t, lines); len(got) != 4 {
+		t.Errorf("%d spans flushed at SIGTERM, want 4", len(got))
+	}
+}
+
+// A backend that accepts connections and never answers costs async mode its
+// export timeout in billed time, once per invocation, and nothing in
+// response latency.
+func TestAsyncBrokenBackendDoesNotDelayTheResponse(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read: a hung backend
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	s := run(t, map[string]string{
+		"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "async", "OTEL_TRACES_EXPORTER": "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + ln.Addr().String(), "OTEL_EXPORTER_OTLP_TIMEOUT": "300",
+	})
+	for i := 0; i < 2; i++ {
+		r := invoke(t, s, `{"spans":2}`)
+		if r.Status != "success" {
+			t.Fatalf("invocation %d: %+v", i, r)
+		}
+		if r.ResponseLatencyMs > 150 {
+			t.Errorf("invocation %d: response latency %.1f ms: the hung backend delayed the response", i, r.ResponseLatencyMs)
+		}
+		if r.DurationMs < 290 || r.DurationMs > 2000 {
+			t.Errorf("invocation %d: duration %.1f ms, want about the 300 ms export timeout", i, r.DurationMs)
+		}
 	}
 }

@@ -55,16 +55,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "otlpstdout:", err)
 		os.Exit(1)
 	}
-	tel, err := lambdaotel.Init(ctx, lambdaotel.WithExporter(timingExporter{inner}))
+	opts := []lambdaotel.Option{lambdaotel.WithExporter(timingExporter{inner})}
+	if os.Getenv("OTELFN_NO_EXIT") != "" {
+		opts = append(opts, lambdaotel.WithExitOnSIGTERM(false))
+	}
+	tel, err := lambdaotel.Init(ctx, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "init:", err)
 		os.Exit(1)
 	}
 	fmt.Fprintln(os.Stderr, "MODE", tel.Mode())
 	tracer := tel.Tracer()
-	lambda.Start(lambdaotel.Wrap(tel, func(ctx context.Context, ev event) (map[string]string, error) {
+	var startOpts []lambda.Option
+	if os.Getenv("OTELFN_SIGTERM_HOOK") != "" {
+		// aws-lambda-go's own SIGTERM support, beside lambdaotel's.
+		startOpts = append(startOpts, lambda.WithEnableSIGTERM(func() { fmt.Println("HOOK ran") }))
+	}
+	lambda.StartWithOptions(lambdaotel.Wrap(tel, func(ctx context.Context, ev event) (map[string]string, error) {
 		return handle(ctx, tracer, ev)
-	}))
+	}), startOpts...)
 }
 
 func handle(ctx context.Context, tracer trace.Tracer, ev event) (map[string]string, error) {
