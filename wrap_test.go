@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/lambdaotel/lambdaotel/trigger"
 )
 
 // testTelemetry is sync-mode Telemetry outside Lambda whose spans land in a
@@ -321,5 +324,44 @@ func TestOTLPExporterFromEnvironment(t *testing.T) {
 	}
 	if service != "orders" || rs.ScopeSpans[0].Spans[0].Name != DefaultSpanName {
 		t.Fatalf("service %q spans %v", service, rs.ScopeSpans[0].Spans)
+	}
+}
+
+// Outside Lambda there is no Runtime API to register with: async mode
+// exports synchronously instead, and says so once.
+func TestAsyncOutsideLambdaDegradesToSync(t *testing.T) {
+	var logs strings.Builder
+	tel, err := Init(context.Background(), WithoutGlobal(), WithMode(ModeAsync), WithExporter(&recordingExporter{}),
+		withEnv(envOf(nil)), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	if tel.Mode() != ModeSync || tel.ext != nil {
+		t.Fatalf("mode %s, extension %v", tel.Mode(), tel.ext)
+	}
+	if n := strings.Count(logs.String(), "async mode needs Lambda"); n != 1 {
+		t.Fatalf("%d log lines:\n%s", n, logs.String())
+	}
+}
+
+// A custom extractor given to Init names and describes the invocation's span.
+func TestWrapCustomExtractor(t *testing.T) {
+	ext := trigger.ExtractorFunc(func(event any, raw []byte) (trigger.Info, bool) {
+		if !strings.Contains(string(raw), `"orderId"`) {
+			return trigger.Info{}, false
+		}
+		return trigger.Info{SpanName: "process order", Kind: trace.SpanKindConsumer, Trigger: trigger.TriggerPubSub,
+			Attributes: []attribute.KeyValue{attribute.String("order.id", "42")}}, true
+	})
+	tel, rec, _ := testTelemetry(t, nil, WithExtractor(ext))
+	h := Wrap(tel, func(context.Context, json.RawMessage) (string, error) { return "", nil })
+	if _, err := h(lambdaCtx("r"), json.RawMessage(`{"orderId":"42"}`)); err != nil {
+		t.Fatal(err)
+	}
+	s := rec.Ended()[0]
+	a := attrsOf(s)
+	if s.Name() != "process order" || s.SpanKind() != trace.SpanKindConsumer || a["faas.trigger"] != "pubsub" || a["order.id"] != "42" {
+		t.Fatalf("name %q kind %v attrs %v", s.Name(), s.SpanKind(), a)
 	}
 }

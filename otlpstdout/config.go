@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/lambdaotel/lambdaotel/internal/otlpenv"
 )
 
 // Environment variables read by New (prior art §C2). Each one overrides the
@@ -212,34 +213,16 @@ func (c *config) applyEnv() {
 	}
 }
 
-// parseHeaders parses an OTEL_EXPORTER_OTLP_*HEADERS value: comma-separated
-// key=value pairs, split at the first '=', key trimmed and lower-cased, value
-// trimmed and percent-decoded (the OpenTelemetry spec uses the W3C Baggage
-// format). content-type and content-encoding are skipped because the record
-// fixes them. It returns the headers and the number of malformed entries
-// (no '=', empty key, bad percent-encoding), which are skipped.
+// parseHeaders parses an OTEL_EXPORTER_OTLP_*HEADERS value the way every
+// exporter here does (otlpenv.ParseHeaders), minus content-type and
+// content-encoding, which the record fixes. It returns the headers and the
+// number of malformed entries, which are skipped.
 func parseHeaders(s string) (map[string]string, int) {
-	out := map[string]string{}
-	bad := 0
-	for _, pair := range strings.Split(s, ",") {
-		if strings.TrimSpace(pair) == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(pair, "=")
-		k = strings.ToLower(strings.TrimSpace(k))
-		if !ok || k == "" {
-			bad++
-			continue
-		}
-		val, err := url.PathUnescape(strings.TrimSpace(v))
-		if err != nil {
-			bad++
-			continue
-		}
-		if k == "content-type" || k == "content-encoding" {
-			continue
-		}
-		out[k] = val
+	h, problems := otlpenv.ParseHeaders(s)
+	if h == nil {
+		h = map[string]string{}
 	}
-	return out, bad
+	delete(h, "content-type")
+	delete(h, "content-encoding")
+	return h, len(problems)
 }

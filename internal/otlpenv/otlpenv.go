@@ -106,7 +106,8 @@ func tag(ps []Problem, name string) []Problem {
 }
 
 // ParseHeaders reads a "k=v,k2=v2" header list: keys trimmed and
-// lower-cased, values trimmed and URL-decoded, split at the first '='.
+// lower-cased, values trimmed and percent-decoded (the W3C Baggage encoding
+// the specification names, so '+' stays '+'), split at the first '='.
 // Malformed entries are skipped and reported.
 func ParseHeaders(s string) (map[string]string, []Problem) {
 	if strings.TrimSpace(s) == "" {
@@ -124,7 +125,7 @@ func ParseHeaders(s string) (map[string]string, []Problem) {
 			problems = append(problems, Problem{Value: part, Why: "an entry is not key=value"})
 			continue
 		}
-		dv, err := url.QueryUnescape(strings.TrimSpace(v))
+		dv, err := url.PathUnescape(strings.TrimSpace(v))
 		if err != nil {
 			problems = append(problems, Problem{Value: part, Why: "a value is not URL-encoded correctly"})
 			continue
