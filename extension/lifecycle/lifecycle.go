@@ -1,0 +1,179 @@
+// Package lifecycle is lambdaotel-extension's conversation with Lambda:
+// register, then for each INVOKE hold next until the invocation is complete,
+// flush within the budget, and only then call next, so that Lambda cannot
+// freeze the environment with telemetry still queued; on SHUTDOWN flush what
+// is left within the deadline, abandoning exports rather than being killed.
+//
+// An invocation is complete at the first of: POST /invocation/complete from
+// the function's library, platform.runtimeDone from the Telemetry API, or a
+// deadline fallback that leaves the flush budget before the invocation's
+// deadline. After a hold that ended at its fallback, the extension stops
+// holding (the function evidently does not signal and runtimeDone is late)
+// until a timely completion is seen again: a degraded environment pays the
+// hold once, not on every invocation.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/lambdaapi"
+)
+
+// Flusher exports what is queued, within ctx's deadline.
+type Flusher interface {
+	Flush(ctx context.Context, reason string) error
+}
+
+// Options configure the loop.
+type Options struct {
+	// Name is the registration name; default the executable's file name,
+	// which Lambda requires of external extensions.
+	Name string
+	// ManagedInstances registers for SHUTDOWN only, as Lambda Managed
+	// Instances require, and never holds.
+	ManagedInstances bool
+	// CompletionWait caps the hold; zero with Auto means derived from the
+	// deadline; Off never holds.
+	CompletionWait time.Duration
+	Auto, Off      bool
+	// InvokeBudget bounds the flush after an invocation and is kept free
+	// before the deadline while holding.
+	InvokeBudget time.Duration
+	// ShutdownMargin is kept before the SHUTDOWN deadline.
+	ShutdownMargin time.Duration
+	Logger         *slog.Logger
+	// Now is time.Now outside tests.
+	Now func() time.Time
+}
+
+// Extension runs the lifecycle.
+type Extension struct {
+	client  *lambdaapi.ExtensionClient
+	tracker *Tracker
+	flusher Flusher
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns an Extension speaking to the Extensions API at addr (the value
+// of AWS_LAMBDA_RUNTIME_API).
+func New(addr string, tracker *Tracker, flusher Flusher, opts Options) *Extension {
+	if opts.Name == "" {
+		opts.Name = filepath.Base(os.Args[0])
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.InvokeBudget <= 0 {
+		opts.InvokeBudget = 3 * time.Second
+	}
+	return &Extension{
+		client: lambdaapi.NewExtensionClient(addr, nil), tracker: tracker, flusher: flusher,
+		opts: opts, log: opts.Logger, now: opts.Now,
+	}
+}
+
+// Client is the Extensions API client, registered once Register returned.
+// The Telemetry API subscription uses it.
+func (e *Extension) Client() *lambdaapi.ExtensionClient { return e.client }
+
+// Register registers the extension. Listeners must be up before: Lambda may
+// start the runtime, and the function may export, right after.
+func (e *Extension) Register(ctx context.Context) (*lambdaapi.RegisterResponse, error) {
+	events := []lambdaapi.EventType{lambdaapi.Invoke, lambdaapi.Shutdown}
+	if e.opts.ManagedInstances {
+		events = events[1:]
+	}
+	rr, err := e.client.Register(ctx, e.opts.Name, events...)
+	if err != nil {
+		return nil, fmt.Errorf("register %s: %w", e.opts.Name, err)
+	}
+	return rr, nil
+}
+
+// InitError reports an unusable configuration; the extension should exit.
+func (e *Extension) InitError(ctx context.Context, errType, msg string) error {
+	return e.client.InitError(ctx, errType, msg)
+}
+
+// ErrShutdown is returned by Run after a SHUTDOWN was handled.
+var ErrShutdown = errors.New("lifecycle: shut down")
+
+// Run serves events until SHUTDOWN (returning ErrShutdown) or a failure of
+// the Extensions API.
+func (e *Extension) Run(ctx context.Context) error {
+	for {
+		ev, err := e.client.Next(ctx)
+		if err != nil {
+			return fmt.Errorf("lifecycle: %w", err)
+		}
+		switch ev.EventType {
+		case lambdaapi.Invoke:
+			e.invoke(ctx, ev)
+		case lambdaapi.Shutdown:
+			e.shutdown(ev)
+			return ErrShutdown
+		}
+	}
+}
+
+// invoke holds until the invocation is complete, then flushes.
+func (e *Extension) invoke(ctx context.Context, ev *lambdaapi.Event) {
+	e.tracker.Begin(ev.RequestID)
+	deadline := time.UnixMilli(ev.DeadlineMs)
+	remaining := deadline.Sub(e.now())
+	budget := min(e.opts.InvokeBudget, remaining/2)
+	if budget <= 0 {
+		return // nothing can be done before the deadline; let Lambda proceed
+	}
+	src := SourceNone
+	switch {
+	case e.opts.Off || e.opts.ManagedInstances:
+	case e.tracker.Degraded():
+		e.log.Debug("not holding: no timely completion since the last hold ran out", "requestId", ev.RequestID)
+	default:
+		holdUntil := deadline.Add(-budget)
+		if e.opts.CompletionWait > 0 && !e.opts.Auto {
+			holdUntil = minTime(holdUntil, e.now().Add(e.opts.CompletionWait))
+		}
+		hctx, cancel := context.WithDeadline(ctx, holdUntil)
+		src = e.tracker.Wait(hctx, ev.RequestID)
+		cancel()
+		if src == SourceNone {
+			e.log.Warn("no completion signal or runtimeDone before the hold ran out; flushing, and not holding again until a timely signal",
+				"requestId", ev.RequestID)
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, min(budget, time.Until(deadline)))
+	defer cancel()
+	if err := e.flusher.Flush(fctx, "invoke"); err != nil {
+		e.log.Warn("flush after the invocation failed", "requestId", ev.RequestID, "completion", src.String(), "err", err)
+	}
+}
+
+// shutdown flushes within the SHUTDOWN deadline less the margin.
+func (e *Extension) shutdown(ev *lambdaapi.Event) {
+	deadline := time.UnixMilli(ev.DeadlineMs).Add(-e.opts.ShutdownMargin)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := e.flusher.Flush(ctx, "shutdown"); err != nil {
+		e.log.Warn("final flush incomplete", "reason", ev.ShutdownReason, "err", err)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

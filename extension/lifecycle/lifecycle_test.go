@@ -1,0 +1,273 @@
+package lifecycle
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/lambdaapi"
+	"github.com/lambdaotel/lambdaotel/lambdasim"
+)
+
+func TestTracker(t *testing.T) {
+	tr := NewTracker()
+	// A signal before its INVOKE still counts.
+	tr.Complete("a", SourceSignal)
+	tr.Begin("a")
+	if src := tr.Wait(context.Background(), "a"); src != SourceSignal {
+		t.Fatalf("source %v", src)
+	}
+	// First source wins; "" means the current invocation.
+	tr.Begin("b")
+	tr.Complete("", SourceRuntimeDone)
+	tr.Complete("b", SourceSignal)
+	if src := tr.Wait(context.Background(), "b"); src != SourceRuntimeDone {
+		t.Fatalf("source %v, want the first", src)
+	}
+	// A wait that runs out degrades; a timely signal for the current
+	// invocation restores.
+	tr.Begin("c")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if src := tr.Wait(ctx, "c"); src != SourceNone || !tr.Degraded() {
+		t.Fatalf("source %v degraded %v", src, tr.Degraded())
+	}
+	tr.Begin("d")
+	tr.Complete("d", SourceRuntimeDone)
+	if !tr.Degraded() {
+		t.Fatal("runtimeDone is not a timely signal from the function")
+	}
+	tr.Complete("", SourceSignal) // "d" again: ignored, already complete
+	tr.Begin("e")
+	tr.Complete("e", SourceSignal)
+	if tr.Degraded() {
+		t.Fatal("a signal for the current invocation must restore holding")
+	}
+	// Only the last 16 are remembered.
+	for i := 0; i < rememberCompleted; i++ {
+		tr.Complete(string(rune('A'+i)), SourceSignal)
+	}
+	tr.mu.Lock()
+	idx := tr.indexLocked("a")
+	tr.mu.Unlock()
+	if idx >= 0 {
+		t.Fatal("the oldest completion must be forgotten")
+	}
+}
+
+// flushLog records flushes and the deadlines they were given.
+type flushLog struct {
+	mu        sync.Mutex
+	at        []time.Time
+	reasons   []string
+	deadlines []time.Time
+	block     bool
+}
+
+func (f *flushLog) Flush(ctx context.Context, reason string) error {
+	d, _ := ctx.Deadline()
+	f.mu.Lock()
+	f.at = append(f.at, time.Now())
+	f.reasons = append(f.reasons, reason)
+	f.deadlines = append(f.deadlines, d)
+	block := f.block
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (f *flushLog) snapshot() ([]time.Time, []string, []time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.at...), append([]string(nil), f.reasons...), append([]time.Time(nil), f.deadlines...)
+}
+
+type env struct {
+	sim      *lambdasim.Sim
+	tracker  *Tracker
+	flush    *flushLog
+	ext      *Extension
+	runErr   chan error
+	runDone  chan time.Time
+	rt       *lambdaapi.RuntimeClient
+	onAnswer atomic.Pointer[func(id string)]
+}
+
+// start runs lambdasim with an attached runtime and this package's loop as
+// the attached external extension "lambdaotel-extension".
+func start(t *testing.T, timeout time.Duration, opts Options) *env {
+	t.Helper()
+	s, err := lambdasim.New(lambdasim.Config{Extensions: []lambdasim.Process{{Name: "lambdaotel-extension"}}, Timeout: timeout, NoFreeze: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	started := make(chan error, 1)
+	go func() { started <- s.Start(ctx) }()
+	if err := s.WaitFor(ctx, func(evs []lambdaapi.TelemetryEvent) bool { return len(evs) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{sim: s, tracker: NewTracker(), flush: &flushLog{}, runErr: make(chan error, 1), runDone: make(chan time.Time, 1),
+		rt: lambdaapi.NewRuntimeClient(s.Addr(), nil)}
+	opts.Name = "lambdaotel-extension"
+	e.ext = New(s.Addr(), e.tracker, e.flush, opts)
+	if _, err := e.ext.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := e.ext.Run(context.Background())
+		e.runDone <- time.Now()
+		e.runErr <- err
+	}()
+	go e.serveRuntime(ctx)
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// serveRuntime answers every invocation, then calls onAnswer if set.
+func (e *env) serveRuntime(ctx context.Context) {
+	for {
+		inv, err := e.rt.Next(ctx)
+		if err != nil {
+			return
+		}
+		_ = e.rt.Respond(ctx, inv.RequestID, bytes.NewReader([]byte(`"ok"`)))
+		if f := e.onAnswer.Load(); f != nil {
+			(*f)(inv.RequestID)
+		}
+	}
+}
+
+func (e *env) setOnAnswer(f func(id string)) { e.onAnswer.Store(&f) }
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// runtimeDone waits until lambdasim recorded the runtime's next for id.
+func (e *env) runtimeDone(t *testing.T, id string) {
+	t.Helper()
+	err := e.sim.WaitFor(testCtx(t), func(evs []lambdaapi.TelemetryEvent) bool {
+		for _, ev := range evs {
+			if ev.Type == lambdaapi.EventRuntimeDone && bytes.Contains(ev.Record, []byte(id)) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHoldsUntilTheSignalThenFlushes(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second})
+	for i := 0; i < 3; i++ {
+		p, err := e.sim.InvokeAsync(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.runtimeDone(t, p.RequestID())
+		// The runtime is done; without a hold the extension would have
+		// flushed and called next already.
+		if at, _, _ := e.flush.snapshot(); len(at) != i {
+			t.Fatalf("invocation %d: %d flushes before the completion signal", i, len(at))
+		}
+		signalled := time.Now()
+		e.tracker.Complete(p.RequestID(), SourceSignal)
+		res, err := p.Wait(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, reasons, _ := e.flush.snapshot()
+		if len(at) != i+1 || reasons[i] != "invoke" || at[i].Before(signalled) || res.Timeline.End.Before(at[i]) {
+			t.Fatalf("invocation %d: flushes %v %v, signalled %v, phase end %v", i, at, reasons, signalled, res.Timeline.End)
+		}
+	}
+}
+
+func TestFallbackThenNoHoldUntilATimelySignal(t *testing.T) {
+	t.Parallel()
+	e := start(t, 800*time.Millisecond, Options{Auto: true, InvokeBudget: 200 * time.Millisecond})
+	invoke := func() *lambdasim.Result {
+		res, err := e.sim.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)})
+		if err != nil || res.Status != "success" {
+			t.Fatalf("%v %+v", err, res)
+		}
+		return res
+	}
+	// No signal: the hold runs to the deadline less the flush budget.
+	if r := invoke(); r.DurationMs < 500 || r.DurationMs > 790 || !e.tracker.Degraded() {
+		t.Fatalf("first invocation %.0f ms, degraded %v: want a hold to ~600 ms", r.DurationMs, e.tracker.Degraded())
+	}
+	// Degraded: no hold; the function's signal this time restores holding.
+	e.setOnAnswer(func(id string) { e.tracker.Complete(id, SourceSignal) })
+	if r := invoke(); r.DurationMs > 400 {
+		t.Fatalf("second invocation held %.0f ms while degraded", r.DurationMs)
+	}
+	if e.tracker.Degraded() {
+		t.Fatal("a timely signal must restore holding")
+	}
+	if r := invoke(); r.DurationMs > 400 {
+		t.Fatalf("third invocation took %.0f ms despite its signal", r.DurationMs)
+	}
+	if at, _, _ := e.flush.snapshot(); len(at) != 3 {
+		t.Fatalf("%d flushes for 3 invocations", len(at))
+	}
+}
+
+func TestOffNeverHolds(t *testing.T) {
+	t.Parallel()
+	e := start(t, 5*time.Second, Options{Off: true, InvokeBudget: time.Second})
+	res, err := e.sim.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)})
+	if err != nil || res.DurationMs > 1000 {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+func TestShutdownFlushEndsBeforeTheDeadline(t *testing.T) {
+	t.Parallel()
+	e := start(t, 5*time.Second, Options{Auto: true, InvokeBudget: time.Second, ShutdownMargin: 150 * time.Millisecond})
+	e.flush.mu.Lock()
+	e.flush.block = true // a backend that never answers
+	e.flush.mu.Unlock()
+	begin := time.Now()
+	go func() { _, _ = e.sim.Shutdown(context.Background()) }()
+	var returned time.Time
+	select {
+	case returned = <-e.runDone:
+	case <-testCtx(t).Done():
+		t.Fatal("the extension never returned from SHUTDOWN")
+	}
+	if err := <-e.runErr; !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Run: %v", err)
+	}
+	_, reasons, deadlines := e.flush.snapshot()
+	if len(reasons) != 1 || reasons[0] != "shutdown" {
+		t.Fatalf("flushes %v", reasons)
+	}
+	// lambdasim gives 2,000 ms; the flush must stop 150 ms before it.
+	if d := deadlines[0].Sub(begin); d < 1500*time.Millisecond || d > 1900*time.Millisecond {
+		t.Fatalf("flush deadline %v after SHUTDOWN, want ~1850 ms", d)
+	}
+	if returned.After(deadlines[0].Add(100 * time.Millisecond)) {
+		t.Fatalf("returned %v after the flush deadline", returned.Sub(deadlines[0]))
+	}
+}
