@@ -1,0 +1,141 @@
+package flush
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/extension/queue"
+)
+
+type sender struct {
+	mu    sync.Mutex
+	sent  map[string][]byte
+	fail  map[string]error
+	block bool
+	calls int
+}
+
+func (s *sender) Send(ctx context.Context, signal string, body []byte) error {
+	s.mu.Lock()
+	s.calls++
+	err, block := s.fail[signal], s.block
+	s.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sent == nil {
+		s.sent = map[string][]byte{}
+	}
+	s.sent[signal] = append(s.sent[signal], body...)
+	return nil
+}
+
+type fallback struct {
+	mu    sync.Mutex
+	lines map[string][]byte
+}
+
+func (f *fallback) WriteFallback(signal string, body []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lines == nil {
+		f.lines = map[string][]byte{}
+	}
+	f.lines[signal] = append(f.lines[signal], body...)
+	return nil
+}
+
+func newQueue(t *testing.T) *queue.Queue {
+	q := queue.New(queue.Budget{MaxBytes: 1 << 20, MaxEntries: 100})
+	for i, sig := range []queue.Signal{queue.Traces, queue.Traces, queue.Metrics, queue.Logs} {
+		if err := q.Offer(sig, []byte(fmt.Sprintf("<%s%d>", sig, i)), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return q
+}
+
+func ctxFor(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestFlushSendsEverythingMergedPerSignal(t *testing.T) {
+	q, s := newQueue(t), &sender{}
+	f := New(q, s, nil, 1<<20, 100, nil)
+	if err := f.Flush(ctxFor(t, time.Second), "invoke"); err != nil {
+		t.Fatal(err)
+	}
+	if string(s.sent["traces"]) != "<traces0><traces1>" || string(s.sent["metrics"]) != "<metrics2>" || string(s.sent["logs"]) != "<logs3>" {
+		t.Fatalf("sent %q", s.sent)
+	}
+	if q.Len() != 0 || s.calls != 3 {
+		t.Fatalf("queue %d, %d calls: one merged batch per signal", q.Len(), s.calls)
+	}
+}
+
+func TestFailedBatchIsRequeuedBetweenInvocations(t *testing.T) {
+	q, s := newQueue(t), &sender{fail: map[string]error{"traces": errors.New("503")}}
+	f := New(q, s, &fallback{}, 1<<20, 100, nil)
+	if err := f.Flush(ctxFor(t, time.Second), "invoke"); err == nil {
+		t.Fatal("the failure must be reported")
+	}
+	if n, _ := q.Pending(queue.Traces); n != 2 {
+		t.Fatalf("%d trace requests queued, want both back", n)
+	}
+	if string(s.sent["metrics"]) != "<metrics2>" {
+		t.Fatal("other signals must still be exported")
+	}
+	s.mu.Lock()
+	s.fail = nil
+	s.mu.Unlock()
+	if err := f.Flush(ctxFor(t, time.Second), "invoke"); err != nil || string(s.sent["traces"]) != "<traces0><traces1>" {
+		t.Fatalf("retry: %v %q", err, s.sent["traces"])
+	}
+}
+
+func TestPermanentFailureDrops(t *testing.T) {
+	q, s := newQueue(t), &sender{fail: map[string]error{"logs": fmt.Errorf("HTTP 400: %w", ErrPermanent)}}
+	f := New(q, s, nil, 1<<20, 100, nil)
+	_ = f.Flush(ctxFor(t, time.Second), "invoke")
+	if n, _ := q.Pending(queue.Logs); n != 0 {
+		t.Fatal("a permanently refused batch must not be retried")
+	}
+}
+
+func TestShutdownFallsBackWithinTheDeadline(t *testing.T) {
+	q, s, fb := newQueue(t), &sender{block: true}, &fallback{}
+	f := New(q, s, fb, 1<<20, 100, nil)
+	start := time.Now()
+	_ = f.Flush(ctxFor(t, 100*time.Millisecond), "shutdown")
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("shutdown flush took %v with a 100 ms budget", d)
+	}
+	got := string(fb.lines["traces"]) + string(fb.lines["metrics"]) + string(fb.lines["logs"])
+	if got != "<traces0><traces1><metrics2><logs3>" || q.Len() != 0 {
+		t.Fatalf("fallback %q, queue %d: everything must reach the fallback", got, q.Len())
+	}
+}
+
+func TestNoTimeLeftSendsNothing(t *testing.T) {
+	q, s := newQueue(t), &sender{}
+	f := New(q, s, nil, 1<<20, 100, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
+	_ = f.Flush(ctx, "invoke")
+	if s.calls != 0 || q.Len() != 4 {
+		t.Fatalf("%d sends with no budget; queue %d", s.calls, q.Len())
+	}
+}

@@ -1,0 +1,87 @@
+package queue
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Budget bounds what the queue holds: queued requests plus requests in
+// flight (taken for export and not yet settled), across all signals.
+type Budget struct {
+	// MaxBytes bounds the encoded size of every held request together.
+	MaxBytes int64
+	// MaxEntries bounds the number of held requests. It caps the
+	// per-request bookkeeping that MaxBytes does not see: a flood of tiny
+	// requests would otherwise cost more in metadata than in payload.
+	MaxEntries int
+}
+
+// The environment keys read by BudgetFromEnv (they mirror the TOML keys
+// flush.max_queue_bytes and flush.max_queue_entries in extension/config).
+const (
+	EnvMaxQueueBytes   = "LAMBDA_OTEL_FLUSH_MAX_QUEUE_BYTES"
+	EnvMaxQueueEntries = "LAMBDA_OTEL_FLUSH_MAX_QUEUE_ENTRIES"
+)
+
+// Default and accepted values. The byte clamp keeps a 128 MB function from
+// spending more than a few MiB on telemetry while still holding a full
+// default batch (4 MiB), and keeps a 10 GB function from hoarding data that
+// a single invocation's flush could never send anyway.
+const (
+	MinDefaultQueueBytes = 4 << 20  // floor of the memory-derived default
+	MaxDefaultQueueBytes = 32 << 20 // ceiling of the memory-derived default
+	// DefaultQueueEntries is 4096: at the smallest default budget (4 MiB)
+	// it still admits requests averaging 1 KiB (a handful of spans, the
+	// size an SDK flushing per invocation sends), it is four default
+	// batches of 1000 entries, and its bookkeeping (about 48 bytes an
+	// entry, ~200 KiB when full) stays small next to the byte budget.
+	DefaultQueueEntries = 4096
+
+	// The accepted ranges match extension/config's keys.
+	minQueueBytes   = 64 << 10
+	maxQueueBytes   = 1 << 30
+	minQueueEntries = 1
+	maxQueueEntries = 1_000_000
+)
+
+// DefaultBudget is the budget for a function with memoryMB of memory
+// (AWS_LAMBDA_FUNCTION_MEMORY_SIZE): 10 % of it in bytes, clamped to
+// [4 MiB, 32 MiB], and DefaultQueueEntries entries. A non-positive
+// memoryMB (unknown) gets the floor.
+func DefaultBudget(memoryMB int) Budget {
+	b := int64(max(memoryMB, 0)) << 20 / 10
+	return Budget{
+		MaxBytes:   min(max(b, MinDefaultQueueBytes), MaxDefaultQueueBytes),
+		MaxEntries: DefaultQueueEntries,
+	}
+}
+
+// BudgetFromEnv is DefaultBudget(memoryMB) overridden by
+// LAMBDA_OTEL_FLUSH_MAX_QUEUE_BYTES and LAMBDA_OTEL_FLUSH_MAX_QUEUE_ENTRIES.
+// getenv is os.Getenv outside tests. An empty value keeps the default; an
+// invalid or out-of-range value yields an error naming the key and keeps the
+// default, so bad configuration costs one log line, never the extension.
+func BudgetFromEnv(getenv func(string) string, memoryMB int) (Budget, []error) {
+	b := DefaultBudget(memoryMB)
+	var errs []error
+	if v := strings.TrimSpace(getenv(EnvMaxQueueBytes)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < minQueueBytes || n > maxQueueBytes {
+			errs = append(errs, fmt.Errorf("%s=%q: want an integer number of bytes in [%d, %d]; keeping %d",
+				EnvMaxQueueBytes, v, minQueueBytes, maxQueueBytes, b.MaxBytes))
+		} else {
+			b.MaxBytes = n
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvMaxQueueEntries)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < minQueueEntries || n > maxQueueEntries {
+			errs = append(errs, fmt.Errorf("%s=%q: want an integer in [%d, %d]; keeping %d",
+				EnvMaxQueueEntries, v, minQueueEntries, maxQueueEntries, b.MaxEntries))
+		} else {
+			b.MaxEntries = n
+		}
+	}
+	return b, errs
+}
