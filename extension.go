@@ -73,6 +73,7 @@ func (e *internalExtension) loop() {
 		if err := e.t.ForceFlush(ctx); err != nil {
 			e.t.log.Warn("flush after the response failed", "requestId", ev.RequestID, "err", err)
 		}
+		e.t.signalComplete(ctx, ev.RequestID)
 		cancel()
 	}
 }

@@ -41,6 +41,15 @@ type Telemetry struct {
 	log        *slog.Logger
 	disabled   bool
 	stopTerm   func()
+	// signaller tells lambdaotel-extension that an invocation's export is
+	// done (set when exporting OTLP to it on loopback).
+	signaller completionSignaller
+}
+
+// completionSignaller is implemented by the OTLP exporter.
+type completionSignaller interface {
+	SignalComplete(ctx context.Context, requestID string)
+	CompletionURL() string
 }
 
 // Init sets up tracing for a Lambda function: call it once in main, before
@@ -97,6 +106,9 @@ func Init(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		exp, err := t.exporter()
 		if err != nil {
 			return nil, err
+		}
+		if cs, ok := exp.(completionSignaller); ok && cs.CompletionURL() != "" {
+			t.signaller = cs
 		}
 		t.processor = NewSpanProcessor(exp, c.queueSize, c.log)
 		popts = append(popts, sdktrace.WithSpanProcessor(t.processor))
@@ -226,4 +238,12 @@ func (t *Telemetry) Stats() Stats {
 		return Stats{}
 	}
 	return t.processor.Stats()
+}
+
+// signalComplete tells the extension, if there is one, that requestID's
+// export step is over.
+func (t *Telemetry) signalComplete(ctx context.Context, requestID string) {
+	if t.signaller != nil && requestID != "" {
+		t.signaller.SignalComplete(context.WithoutCancel(ctx), requestID)
+	}
 }

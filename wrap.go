@@ -175,23 +175,30 @@ func (t *Telemetry) invoke(ctx context.Context, raw []byte, event any, call func
 		t.finish(ctx, requestID)
 		return nil, err
 	}
-	if t.mode == ModeSync || t.ext == nil || !t.ext.alive() {
-		if t.mode != ModeFinalize {
-			t.flushWithin(ctx)
-		}
+	switch {
+	case t.mode == ModeAsync && t.ext != nil && t.ext.alive():
+		return &response{b: body, onClose: func() { t.ext.complete(requestID) }}, nil
+	case t.mode == ModeFinalize:
+		// The caller's processors export when they will; the extension
+		// only needs to know the invocation is over.
+		return &response{b: body, onClose: func() { t.signalComplete(ctx, requestID) }}, nil
+	default:
+		t.flushWithin(ctx)
+		t.signalComplete(ctx, requestID)
 		return &response{b: body}, nil
 	}
-	return &response{b: body, onClose: func() { t.ext.complete(requestID) }}, nil
 }
 
 // finish ends an invocation that returns an error.
 func (t *Telemetry) finish(ctx context.Context, requestID string) {
 	switch {
 	case t.mode == ModeFinalize:
+		t.signalComplete(ctx, requestID)
 	case t.mode == ModeAsync && t.ext != nil && t.ext.alive():
 		t.ext.complete(requestID)
 	default:
 		t.flushWithin(ctx)
+		t.signalComplete(ctx, requestID)
 	}
 }
 

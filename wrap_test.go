@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -363,5 +364,34 @@ func TestWrapCustomExtractor(t *testing.T) {
 	a := attrsOf(s)
 	if s.Name() != "process order" || s.SpanKind() != trace.SpanKindConsumer || a["faas.trigger"] != "pubsub" || a["order.id"] != "42" {
 		t.Fatalf("name %q kind %v attrs %v", s.Name(), s.SpanKind(), a)
+	}
+}
+
+// Exporting OTLP to the extension on loopback, the wrapper tells it when
+// each invocation's export is done, so the extension can flush at once.
+func TestCompletionSignalToTheExtension(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, r.URL.Path+" "+r.Header.Get("Lambda-Request-Id"))
+	}))
+	defer srv.Close()
+	tel, err := Init(context.Background(), WithoutGlobal(), withEnv(envOf(map[string]string{
+		EnvTracesExport: "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL,
+	})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	h := Wrap(tel, func(context.Context, greeting) (string, error) { return "", nil })
+	if _, err := h(lambdaCtx("req-9"), json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(order, ",") != "/v1/traces ,/invocation/complete req-9" {
+		t.Fatalf("requests %v: want the export, then the completion signal", order)
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -144,6 +146,51 @@ func (e *Exporter) send(ctx context.Context, body []byte) (retry bool, wait time
 		return true, wait, err
 	}
 	return false, 0, err
+}
+
+// completeTimeout bounds the completion signal: it is a hint to the
+// extension, which falls back on runtimeDone, so it must never cost the
+// function more than this.
+const completeTimeout = 50 * time.Millisecond
+
+// CompletionURL is where the lambdaotel-extension takes completion signals
+// when the exporter sends to it: the endpoint's origin on loopback plus
+// /invocation/complete; "" when the endpoint is not on loopback.
+func (e *Exporter) CompletionURL() string {
+	u, err := url.Parse(e.cfg.Endpoint)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/invocation/complete"
+}
+
+// SignalComplete tells the extension that invocation requestID has
+// exported what it will, so the extension need not wait for
+// platform.runtimeDone before its own flush. Failures are ignored: the
+// extension has other ways to know.
+func (e *Exporter) SignalComplete(ctx context.Context, requestID string) {
+	target := e.CompletionURL()
+	if target == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("Lambda-Request-Id", requestID)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.log.Debug("completion signal not delivered", "err", err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
 }
 
 // Shutdown stops the exporter; later exports fail.
