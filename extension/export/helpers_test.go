@@ -1,0 +1,251 @@
+package export
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lambdaotel/lambdaotel/extension/config"
+)
+
+// traces builds a valid ExportTraceServiceRequest with resources ×
+// spansEach spans whose names are nameLen bytes long.
+func traces(resources, spansEach, nameLen int) []byte {
+	name := bytes.Repeat([]byte("n"), nameLen)
+	var out []byte
+	for r := 0; r < resources; r++ {
+		var scope []byte
+		for s := 0; s < spansEach; s++ {
+			var span []byte
+			tid := make([]byte, 16)
+			tid[0], tid[15] = byte(r+1), byte(s+1)
+			span = protowire.AppendTag(span, 1, protowire.BytesType)
+			span = protowire.AppendBytes(span, tid)
+			span = protowire.AppendTag(span, 2, protowire.BytesType)
+			span = protowire.AppendBytes(span, []byte{1, 2, 3, 4, 5, 6, 7, byte(s + 1)})
+			span = protowire.AppendTag(span, 5, protowire.BytesType)
+			span = protowire.AppendBytes(span, name)
+			scope = protowire.AppendTag(scope, 2, protowire.BytesType)
+			scope = protowire.AppendBytes(scope, span)
+		}
+		var rs []byte
+		rs = protowire.AppendTag(rs, 2, protowire.BytesType)
+		rs = protowire.AppendBytes(rs, scope)
+		out = protowire.AppendTag(out, 1, protowire.BytesType)
+		out = protowire.AppendBytes(out, rs)
+	}
+	return out
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// writeCounter counts Write calls, to check one line is one Write.
+type writeCounter struct {
+	syncBuffer
+	writes atomic.Int64
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes.Add(1)
+	return w.syncBuffer.Write(p)
+}
+
+// fakeSleep records requested waits and returns at once, so retry
+// decisions are tested without real time passing.
+type fakeSleep struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (f *fakeSleep) sleep(_ context.Context, d time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waits = append(f.waits, d)
+	return nil
+}
+
+func (f *fakeSleep) got() []time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Duration(nil), f.waits...)
+}
+
+type harness struct {
+	exp    *Exporter
+	logs   *syncBuffer
+	stdout *writeCounter
+	sleeps *fakeSleep
+}
+
+// newExporter builds an exporter with a debug log capture, a stdout
+// capture, a seeded jitter source and (when fake) a recording sleep.
+func newExporter(t testing.TB, cfg config.Exporter, opts Options, fake bool) *harness {
+	t.Helper()
+	h := &harness{logs: &syncBuffer{}, stdout: &writeCounter{}, sleeps: &fakeSleep{}}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = h.stdout
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.New(rand.NewPCG(1, 2))
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	if cfg.Protocol == "" {
+		cfg.Protocol = "http/protobuf"
+	}
+	e, err := New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fake {
+		e.sleep = h.sleeps.sleep
+	}
+	t.Cleanup(e.Close)
+	h.exp = e
+	return h
+}
+
+// backend is an httptest server whose answers a test scripts per hit.
+type backend struct {
+	*httptest.Server
+	hits   atomic.Int64
+	mu     sync.Mutex
+	bodies [][]byte
+	reqs   []*http.Request
+	// answer decides the response to hit n (1-based); nil answers 200.
+	answer func(n int64, w http.ResponseWriter)
+}
+
+func newBackend(t testing.TB, answer func(n int64, w http.ResponseWriter)) *backend {
+	b := &backend{answer: answer}
+	b.Server = httptest.NewServer(http.HandlerFunc(b.serve))
+	t.Cleanup(b.Close)
+	return b
+}
+
+func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
+	n := b.hits.Add(1)
+	raw, _ := io.ReadAll(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			http.Error(w, "bad gzip", http.StatusBadRequest)
+			return
+		}
+		raw, err = io.ReadAll(zr)
+		if err != nil {
+			http.Error(w, "bad gzip", http.StatusBadRequest)
+			return
+		}
+	}
+	b.mu.Lock()
+	b.bodies = append(b.bodies, raw)
+	b.reqs = append(b.reqs, r.Clone(context.Background()))
+	b.mu.Unlock()
+	if b.answer != nil {
+		b.answer(n, w)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (b *backend) lastRequest() (*http.Request, []byte) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.reqs) == 0 {
+		return nil, nil
+	}
+	return b.reqs[len(b.reqs)-1], b.bodies[len(b.bodies)-1]
+}
+
+// tarpit accepts connections and never answers.
+func tarpit(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// resetter accepts connections and resets them at once; it counts them.
+func resetter(t testing.TB) (string, *atomic.Int64) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // close sends RST
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return "http://" + ln.Addr().String(), &n
+}
+
+func budget(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,160 @@
+// Package extension assembles lambdaotel-extension from its parts:
+// configuration (extension/config), the loopback OTLP receiver
+// (extension/receiver, validating with extension/wire), the shared queue
+// (extension/queue), the flusher and exporter (extension/flush,
+// extension/export) and the conversation with Lambda (extension/lifecycle).
+// cmd/lambdaotel-extension only calls Run.
+package extension
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/extension/config"
+	"github.com/lambdaotel/lambdaotel/extension/export"
+	"github.com/lambdaotel/lambdaotel/extension/flush"
+	"github.com/lambdaotel/lambdaotel/extension/lifecycle"
+	"github.com/lambdaotel/lambdaotel/extension/queue"
+	"github.com/lambdaotel/lambdaotel/extension/receiver"
+	"github.com/lambdaotel/lambdaotel/extension/wire"
+)
+
+// Options are the process's surroundings; tests replace them.
+type Options struct {
+	Getenv   func(string) string
+	Environ  func() []string
+	ReadFile func(string) ([]byte, error)
+	Stdout   io.Writer
+	Logger   *slog.Logger
+	// Name overrides the registration name (default: the executable's).
+	Name string
+}
+
+// Run is the extension's whole life: it returns after SHUTDOWN (nil) or on
+// a failure that leaves it unable to work.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	api := opts.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if api == "" {
+		return errors.New("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda (try lambdasim)")
+	}
+
+	cfg, problems := config.Load(opts.Getenv, opts.ReadFile)
+	problems = append(problems, config.UnknownEnv(opts.Environ())...)
+	for _, p := range problems {
+		log.Warn("configuration", "problem", p.Error())
+	}
+
+	q := queue.New(queue.Budget{MaxBytes: cfg.Flush.MaxQueueBytes, MaxEntries: cfg.Flush.MaxQueueEntries})
+	tracker := lifecycle.NewTracker()
+	exp, err := export.New(cfg.Exporter, export.Options{Logger: log, Stdout: opts.Stdout})
+	if err != nil {
+		return fmt.Errorf("exporter: %w", err)
+	}
+	if cfg.Exporter.Endpoint == "" && cfg.Exporter.TracesEndpoint == "" && cfg.Exporter.MetricsEndpoint == "" && cfg.Exporter.LogsEndpoint == "" {
+		log.Info("no OTLP endpoint configured: telemetry is written to stdout as otlp_fallback lines")
+	}
+	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log)
+
+	managed := opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances"
+	ext := lifecycle.New(api, tracker, fl, lifecycle.Options{
+		Name: opts.Name, ManagedInstances: managed,
+		CompletionWait: cfg.Flush.CompletionWait, Auto: cfg.Flush.CompletionWaitAuto, Off: cfg.Flush.CompletionWaitOff,
+		InvokeBudget: cfg.Flush.InvokeBudget, ShutdownMargin: cfg.Flush.ShutdownMargin, Logger: log,
+	})
+
+	// Listeners first: once registered, the runtime may start and export.
+	var srv *receiver.Server
+	var listenErr error
+	if cfg.Receiver.HTTPEnabled {
+		rc := receiver.New(sink{q}, completer{tracker}, receiver.Options{MaxRequestBytes: cfg.Receiver.MaxRequestBytes, Logger: log})
+		ln, err := receiver.Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Receiver.HTTPPort)))
+		if err == nil {
+			srv, err = rc.Start(ln)
+		}
+		listenErr = err
+	}
+	if _, err := ext.Register(ctx); err != nil {
+		return err
+	}
+	if listenErr != nil {
+		msg := fmt.Sprintf("OTLP/HTTP receiver on port %d: %v", cfg.Receiver.HTTPPort, listenErr)
+		_ = ext.InitError(ctx, "Extension.ReceiverUnavailable", msg)
+		return errors.New(msg)
+	}
+	err = ext.Run(ctx)
+	if srv != nil {
+		// The final flush has run; a client stalled mid-request must not
+		// keep the process past its SHUTDOWN deadline.
+		sctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	st := q.Stats().Total()
+	log.Info("lambdaotel-extension stopped", "receivedItems", st.Received.Items, "exportedItems", st.Exported.Items, "droppedItems", st.Dropped().Items)
+	if errors.Is(err, lifecycle.ErrShutdown) {
+		return nil
+	}
+	return err
+}
+
+// sink adapts the queue to the receiver.
+type sink struct{ q *queue.Queue }
+
+func (s sink) Offer(sig wire.Signal, body []byte, items int) error {
+	err := s.q.Offer(queue.Signal(sig), body, items)
+	switch {
+	case errors.Is(err, queue.ErrFull):
+		return fmt.Errorf("%w: %w", receiver.ErrFull, err)
+	case errors.Is(err, queue.ErrTooLarge):
+		return fmt.Errorf("%w: %w", receiver.ErrTooLarge, err)
+	}
+	return err
+}
+
+// completer adapts the tracker to the receiver.
+type completer struct{ t *lifecycle.Tracker }
+
+func (c completer) Complete(requestID string) { c.t.Complete(requestID, lifecycle.SourceSignal) }
+
+// sender adapts the exporter to the flusher: a batch written to stdout
+// because no endpoint is configured counts as delivered; a final refusal
+// by the backend (a 4xx other than 408/429) is permanent.
+type sender struct{ exp *export.Exporter }
+
+func (s sender) Send(ctx context.Context, signal string, body []byte) error {
+	res := s.exp.Export(ctx, signal, body)
+	switch {
+	case res.OK, res.Fallback:
+		return nil
+	case res.Err == nil:
+		return errors.New("export failed")
+	}
+	var se *export.StatusError
+	if errors.As(res.Err, &se) && se.Status >= 400 && se.Status < 500 {
+		return fmt.Errorf("%w: %w", flush.ErrPermanent, res.Err)
+	}
+	return res.Err
+}

@@ -1,0 +1,161 @@
+package extension_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lambdaotel/lambdaotel/lambdasim"
+)
+
+// bins are the extension and the library's test function, built once.
+var bins struct{ ext, fn string }
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "lambdaotel-extension-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bins.ext = filepath.Join(dir, "lambdaotel-extension")
+	bins.fn = filepath.Join(dir, "otelfn")
+	for out, pkg := range map[string]string{bins.ext: "./cmd/lambdaotel-extension", bins.fn: "./testdata/otelfn"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = ".." // the module root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, b)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// backend is an OTLP/HTTP trace backend that counts the spans it receives.
+type backend struct {
+	mu    sync.Mutex
+	spans int
+	names []string
+}
+
+func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body, _ = io.ReadAll(zr)
+	}
+	var td tracepb.TracesData // the wire format of ExportTraceServiceRequest
+	if err := proto.Unmarshal(body, &td); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, rs := range td.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, s := range ss.Spans {
+				b.spans++
+				b.names = append(b.names, s.Name)
+			}
+		}
+	}
+}
+
+func (b *backend) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.spans
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// The library exports OTLP to the extension on loopback; the extension
+// holds each invocation until the library's completion signal, exports to
+// the backend, and only then lets Lambda freeze: after every Invoke (whose
+// phase ends with the extension's next) the backend already has every span.
+func TestEverySpanReachesTheBackendBeforeEachFreeze(t *testing.T) {
+	for _, mode := range []string{"sync", "async"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			be := &backend{}
+			srv := httptest.NewServer(be)
+			defer srv.Close()
+			port := strconv.Itoa(freePort(t))
+			s, err := lambdasim.New(lambdasim.Config{
+				Runtime:    &lambdasim.Process{Path: bins.fn},
+				Extensions: []lambdasim.Process{{Path: bins.ext}},
+				Timeout:    10 * time.Second,
+				Env: map[string]string{
+					"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": mode,
+					"OTEL_TRACES_EXPORTER":                 "otlp",
+					"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
+					"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
+					"LAMBDA_OTEL_EXPORTER_ENDPOINT":        srv.URL,
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Start(testCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			const n, perInvocation = 20, 5
+			for i := 0; i < n; i++ {
+				res, err := s.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{"spans":4}`)})
+				if err != nil || res.Status != "success" {
+					t.Fatalf("invocation %d: %v %+v", i, err, res)
+				}
+				if got := be.count(); got != (i+1)*perInvocation {
+					t.Fatalf("invocation %d: the backend has %d spans when the environment froze, want %d", i, got, (i+1)*perInvocation)
+				}
+				if res.ExtensionOverheadMs > 1000 {
+					t.Errorf("invocation %d: extension overhead %.1f ms: the completion signal was not used", i, res.ExtensionOverheadMs)
+				}
+			}
+			sr, err := s.Shutdown(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sr.Extensions) != 1 || sr.Extensions[0].Killed || sr.Extensions[0].ExitCode != 0 {
+				t.Fatalf("shutdown %+v: the extension must exit 0 within its deadline", sr)
+			}
+		})
+	}
+}
