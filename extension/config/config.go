@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/extension/queue"
 	"github.com/lambdaotel/lambdaotel/internal/otlpenv"
 )
 
@@ -328,11 +329,9 @@ func Keys() []Key {
 	return ks
 }
 
-// DefaultQueueBytes is 10 % of the function's memory, clamped to 4–32 MiB.
-func DefaultQueueBytes(memoryMB int) int64 {
-	b := int64(memoryMB) << 20 / 10
-	return min(max(b, 4<<20), 32<<20)
-}
+// DefaultQueueBytes is 10 % of the function's memory, clamped to 4–32 MiB:
+// the queue's own default, so the formula lives in one place.
+func DefaultQueueBytes(memoryMB int) int64 { return queue.DefaultBudget(memoryMB).MaxBytes }
 
 func defaults(memoryMB int) *Config {
 	return &Config{
@@ -340,7 +339,7 @@ func defaults(memoryMB int) *Config {
 		Receiver: Receiver{HTTPPort: 4318, HTTPEnabled: true, GRPCPort: 4317, GRPCEnabled: true, MaxRequestBytes: 8 << 20},
 		Flush: Flush{Strategy: "default", Interval: 20 * time.Second, CompletionWaitAuto: true, InvokeBudget: 3 * time.Second,
 			ShutdownMargin: 100 * time.Millisecond, MaxBatchBytes: 4 << 20, MaxBatchEntries: 1000,
-			MaxQueueBytes: DefaultQueueBytes(memoryMB), MaxQueueEntries: 4096},
+			MaxQueueBytes: DefaultQueueBytes(memoryMB), MaxQueueEntries: queue.DefaultQueueEntries},
 		TelemetryAPI: TelemetryAPI{Enabled: true, ListenerPort: 9999, BufferTimeout: 25 * time.Millisecond},
 	}
 }

@@ -55,6 +55,11 @@ func (t *Tracker) Begin(requestID string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.current = requestID
+	// The function's signal can beat the INVOKE event to us; it was on
+	// time all the same.
+	if i := t.indexLocked(requestID); i >= 0 && t.src[i] == SourceSignal {
+		t.degraded = false
+	}
 }
 
 // Complete records that requestID ("" means the current invocation) is

@@ -1,11 +1,5 @@
 package queue
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
-
 // Budget bounds what the queue holds: queued requests plus requests in
 // flight (taken for export and not yet settled), across all signals.
 type Budget struct {
@@ -16,13 +10,6 @@ type Budget struct {
 	// requests would otherwise cost more in metadata than in payload.
 	MaxEntries int
 }
-
-// The environment keys read by BudgetFromEnv (they mirror the TOML keys
-// flush.max_queue_bytes and flush.max_queue_entries in extension/config).
-const (
-	EnvMaxQueueBytes   = "LAMBDA_OTEL_FLUSH_MAX_QUEUE_BYTES"
-	EnvMaxQueueEntries = "LAMBDA_OTEL_FLUSH_MAX_QUEUE_ENTRIES"
-)
 
 // Default and accepted values. The byte clamp keeps a 128 MB function from
 // spending more than a few MiB on telemetry while still holding a full
@@ -37,15 +24,11 @@ const (
 	// batches of 1000 entries, and its bookkeeping (about 48 bytes an
 	// entry, ~200 KiB when full) stays small next to the byte budget.
 	DefaultQueueEntries = 4096
-
-	// The accepted ranges match extension/config's keys.
-	minQueueBytes   = 64 << 10
-	maxQueueBytes   = 1 << 30
-	minQueueEntries = 1
-	maxQueueEntries = 1_000_000
 )
 
-// DefaultBudget is the budget for a function with memoryMB of memory
+// DefaultBudget is the budget for a function with memoryMB of memory. The
+// settings that override it (flush.max_queue_bytes, flush.max_queue_entries)
+// are read by extension/config, which calls this for their defaults:
 // (AWS_LAMBDA_FUNCTION_MEMORY_SIZE): 10 % of it in bytes, clamped to
 // [4 MiB, 32 MiB], and DefaultQueueEntries entries. A non-positive
 // memoryMB (unknown) gets the floor.
@@ -55,33 +38,4 @@ func DefaultBudget(memoryMB int) Budget {
 		MaxBytes:   min(max(b, MinDefaultQueueBytes), MaxDefaultQueueBytes),
 		MaxEntries: DefaultQueueEntries,
 	}
-}
-
-// BudgetFromEnv is DefaultBudget(memoryMB) overridden by
-// LAMBDA_OTEL_FLUSH_MAX_QUEUE_BYTES and LAMBDA_OTEL_FLUSH_MAX_QUEUE_ENTRIES.
-// getenv is os.Getenv outside tests. An empty value keeps the default; an
-// invalid or out-of-range value yields an error naming the key and keeps the
-// default, so bad configuration costs one log line, never the extension.
-func BudgetFromEnv(getenv func(string) string, memoryMB int) (Budget, []error) {
-	b := DefaultBudget(memoryMB)
-	var errs []error
-	if v := strings.TrimSpace(getenv(EnvMaxQueueBytes)); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < minQueueBytes || n > maxQueueBytes {
-			errs = append(errs, fmt.Errorf("%s=%q: want an integer number of bytes in [%d, %d]; keeping %d",
-				EnvMaxQueueBytes, v, minQueueBytes, maxQueueBytes, b.MaxBytes))
-		} else {
-			b.MaxBytes = n
-		}
-	}
-	if v := strings.TrimSpace(getenv(EnvMaxQueueEntries)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < minQueueEntries || n > maxQueueEntries {
-			errs = append(errs, fmt.Errorf("%s=%q: want an integer in [%d, %d]; keeping %d",
-				EnvMaxQueueEntries, v, minQueueEntries, maxQueueEntries, b.MaxEntries))
-		} else {
-			b.MaxEntries = n
-		}
-	}
-	return b, errs
 }
