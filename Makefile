@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: test lint bench demo fuzz
+.PHONY: test lint bench demo fuzz layer
 
 test:
 	$(GO) test -race ./...
@@ -26,3 +26,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadEvents$$' -fuzztime $(FUZZTIME) ./lambdasim
 	@for f in $$($(GO) test -list '^Fuzz' ./lambdaapi | grep ^Fuzz); do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./lambdaapi || exit 1; done
+
+# The extension as a Lambda layer for each architecture: dist/lambdaotel-extension-<arch>.zip
+# with extensions/lambdaotel-extension inside (stripped, static).
+ARCHS ?= amd64 arm64
+layer:
+	@mkdir -p dist
+	@for a in $(ARCHS); do \
+		GOOS=linux GOARCH=$$a CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o dist/lambdaotel-extension-$$a ./cmd/lambdaotel-extension || exit 1; \
+		$(GO) run ./cmd/mklayer -exe dist/lambdaotel-extension-$$a -out dist/lambdaotel-extension-$$a.zip || exit 1; \
+		echo "dist/lambdaotel-extension-$$a.zip ($$(stat -c %s dist/lambdaotel-extension-$$a) bytes stripped)"; \
+	done
