@@ -184,8 +184,9 @@ func (t *Telemetry) invoke(ctx context.Context, raw []byte, event any, call func
 		return &response{b: body, onClose: func() { t.signalComplete(ctx, requestID) }}, nil
 	default:
 		t.flushWithin(ctx)
-		t.signalComplete(ctx, requestID)
-		return &response{b: body}, nil
+		// The signal waits for the response to be accepted: it must not
+		// add a round trip to what the caller waits for.
+		return &response{b: body, onClose: func() { t.signalComplete(ctx, requestID) }}, nil
 	}
 }
 

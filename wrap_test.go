@@ -386,9 +386,16 @@ func TestCompletionSignalToTheExtension(t *testing.T) {
 	}
 	defer tel.Shutdown(context.Background())
 	h := Wrap(tel, func(context.Context, greeting) (string, error) { return "", nil })
-	if _, err := h(lambdaCtx("req-9"), json.RawMessage(`{}`)); err != nil {
+	r, err := h(lambdaCtx("req-9"), json.RawMessage(`{}`))
+	if err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	if strings.Join(order, ",") != "/v1/traces " {
+		t.Fatalf("requests %v before the response was accepted: want only the export", order)
+	}
+	mu.Unlock()
+	_ = r.(io.Closer).Close() // aws-lambda-go, once the Runtime API accepted the response
 	mu.Lock()
 	defer mu.Unlock()
 	if strings.Join(order, ",") != "/v1/traces ,/invocation/complete req-9" {
