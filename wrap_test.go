@@ -372,9 +372,13 @@ func TestWrapCustomExtractor(t *testing.T) {
 func TestCompletionSignalToTheExtension(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
+	advertise := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
+		if advertise {
+			w.Header().Set("Lambdaotel-Completion", "/invocation/complete")
+		}
 		order = append(order, r.URL.Path+" "+r.Header.Get("Lambda-Request-Id"))
 	}))
 	defer srv.Close()
@@ -386,7 +390,29 @@ func TestCompletionSignalToTheExtension(t *testing.T) {
 	}
 	defer tel.Shutdown(context.Background())
 	h := Wrap(tel, func(context.Context, greeting) (string, error) { return "", nil })
-	r, err := h(lambdaCtx("req-9"), json.RawMessage(`{}`))
+	// An endpoint that has not said it takes signals (a plain collector)
+	// gets none.
+	r, err := h(lambdaCtx("req-8"), json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.(io.Closer).Close()
+	mu.Lock()
+	if strings.Join(order, ",") != "/v1/traces " {
+		t.Fatalf("requests %v: no signal to an endpoint that did not advertise it", order)
+	}
+	order, advertise = nil, true
+	mu.Unlock()
+	// The extension advertises it on every answer; from the next
+	// invocation on, the signal follows each export.
+	if r, err = h(lambdaCtx("req-0"), json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.(io.Closer).Close()
+	mu.Lock()
+	order = nil
+	mu.Unlock()
+	r, err = h(lambdaCtx("req-9"), json.RawMessage(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}

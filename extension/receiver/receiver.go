@@ -132,6 +132,8 @@ func New(sink Sink, completer Completer, opts Options) *Receiver {
 	return rc
 }
 
+var completionPath = []string{PathComplete}
+
 // Routes.
 const (
 	PathTraces   = "/v1/traces"
@@ -145,10 +147,17 @@ const (
 // POST /invocation/complete.
 const HeaderRequestID = "Lambda-Request-Id"
 
+// HeaderCompletion is set on every answer to name the completion path. A
+// client (the lambdaotel library) sends completion signals only to an
+// endpoint that said so: a plain collector on loopback would answer 404 to
+// each, for nothing.
+const HeaderCompletion = "Lambdaotel-Completion"
+
 // ServeHTTP routes by exact path. It is a switch rather than an
 // http.ServeMux so that a wrong method on a known path is a 405 with the
 // right Allow header and nothing is allocated to route.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header()[HeaderCompletion] = completionPath
 	switch r.URL.Path {
 	case PathTraces:
 		rc.serveExport(w, r, wire.Traces)

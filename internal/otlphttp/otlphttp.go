@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -30,6 +31,10 @@ type Exporter struct {
 	cfg    otlpenv.Traces
 	client *http.Client
 	log    *slog.Logger
+
+	// completion is set once the endpoint has said (header
+	// Lambdaotel-Completion) that it takes completion signals.
+	completion atomic.Bool
 
 	mu      sync.Mutex
 	buf     []byte
@@ -127,6 +132,9 @@ func (e *Exporter) send(ctx context.Context, body []byte) (retry bool, wait time
 		req.Header.Set(k, v)
 	}
 	resp, err := e.client.Do(req)
+	if err == nil && resp.Header.Get(headerCompletion) != "" {
+		e.completion.Store(true)
+	}
 	if err != nil {
 		// A connection reused across a freeze may have been closed by the
 		// other side meanwhile; a new one usually works.
@@ -153,6 +161,10 @@ func (e *Exporter) send(ctx context.Context, body []byte) (retry bool, wait time
 // function more than this.
 const completeTimeout = 50 * time.Millisecond
 
+// headerCompletion is how lambdaotel-extension says it takes completion
+// signals.
+const headerCompletion = "Lambdaotel-Completion"
+
 // CompletionURL is where the lambdaotel-extension takes completion signals
 // when the exporter sends to it: the endpoint's origin on loopback plus
 // /invocation/complete; "" when the endpoint is not on loopback.
@@ -174,7 +186,7 @@ func (e *Exporter) CompletionURL() string {
 // extension has other ways to know.
 func (e *Exporter) SignalComplete(ctx context.Context, requestID string) {
 	target := e.CompletionURL()
-	if target == "" {
+	if target == "" || !e.completion.Load() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
