@@ -21,9 +21,11 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/export"
 	"github.com/lambdaotel/lambdaotel/extension/flush"
 	"github.com/lambdaotel/lambdaotel/extension/lifecycle"
+	"github.com/lambdaotel/lambdaotel/extension/platform"
 	"github.com/lambdaotel/lambdaotel/extension/queue"
 	"github.com/lambdaotel/lambdaotel/extension/receiver"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/lambdaapi"
 )
 
 // Options are the process's surroundings; tests replace them.
@@ -96,8 +98,37 @@ func Run(ctx context.Context, opts Options) error {
 		}
 		listenErr = err
 	}
+	// The Telemetry API's runtimeDone is the completion source for
+	// functions that do not signal (any SDK, any language).
+	var tel *platform.Listener
+	if cfg.TelemetryAPI.Enabled {
+		l, err := platform.Listen(cfg.TelemetryAPI.ListenerPort, func(ev lambdaapi.TelemetryEvent) {
+			if id, ok := platform.RuntimeDone(ev); ok {
+				tracker.Complete(id, lifecycle.SourceRuntimeDone)
+			}
+		}, log)
+		if err != nil {
+			log.Warn("no Telemetry API listener: holds end on the completion signal or the deadline", "err", err)
+		} else {
+			tel = l
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				_ = tel.Close(cctx)
+				cancel()
+			}()
+		}
+	}
 	if _, err := ext.Register(ctx); err != nil {
 		return err
+	}
+	if tel != nil {
+		schema := lambdaapi.Schema20221213
+		if managed {
+			schema = lambdaapi.Schema20250129
+		}
+		if err := tel.Subscribe(ctx, ext.Client(), schema, []lambdaapi.TelemetryType{lambdaapi.TypePlatform}, cfg.TelemetryAPI.BufferTimeout); err != nil {
+			log.Warn("Telemetry API subscription failed: holds end on the completion signal or the deadline", "err", err)
+		}
 	}
 	if listenErr != nil {
 		msg := fmt.Sprintf("OTLP/HTTP receiver on port %d: %v", cfg.Receiver.HTTPPort, listenErr)

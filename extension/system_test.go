@@ -159,3 +159,35 @@ func TestEverySpanReachesTheBackendBeforeEachFreeze(t *testing.T) {
 		})
 	}
 }
+
+// A function that never signals (here: the library's default stdout
+// exporter) still gets a short hold: platform.runtimeDone from the
+// Telemetry API ends it, instead of the deadline fallback.
+func TestRuntimeDoneEndsTheHoldWithoutASignal(t *testing.T) {
+	t.Parallel()
+	s, err := lambdasim.New(lambdasim.Config{
+		Runtime:    &lambdasim.Process{Path: bins.fn},
+		Extensions: []lambdasim.Process{{Path: bins.ext}},
+		Timeout:    10 * time.Second,
+		Env: map[string]string{
+			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		res, err := s.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{"spans":1}`)})
+		if err != nil || res.Status != "success" {
+			t.Fatalf("invocation %d: %v %+v", i, err, res)
+		}
+		// The fallback would hold ~7 s (10 s timeout less the 3 s budget).
+		if res.ExtensionOverheadMs > 1000 {
+			t.Fatalf("invocation %d: extension overhead %.0f ms: runtimeDone did not end the hold", i, res.ExtensionOverheadMs)
+		}
+	}
+}

@@ -279,7 +279,7 @@ func keys(c *Config) []Key {
 			set: integer64(&f.MaxQueueBytes, 64<<10, 1<<30)},
 		{Path: "flush.max_queue_entries", Default: "4096", Doc: "requests queued across all signals", set: integer(&f.MaxQueueEntries, 1, 1000000)},
 		{Path: "telemetry_api.enabled", Default: "true", Doc: "subscribe to the Telemetry API", set: boolean(&t.Enabled)},
-		{Path: "telemetry_api.listener_port", Default: "9999", Doc: "port of the Telemetry API listener", set: integer(&t.ListenerPort, 1, 65535)},
+		{Path: "telemetry_api.listener_port", Default: "0", Doc: "port of the Telemetry API listener on 127.0.0.1; 0 picks a free one", set: integer(&t.ListenerPort, 0, 65535)},
 		{Path: "telemetry_api.buffer_timeout", Default: "25", Doc: "the subscription's buffering timeoutMs (25–30000)", set: ms(&t.BufferTimeout, 25, 30000)},
 	}
 }
@@ -340,7 +340,7 @@ func defaults(memoryMB int) *Config {
 		Flush: Flush{Strategy: "default", Interval: 20 * time.Second, CompletionWaitAuto: true, InvokeBudget: 3 * time.Second,
 			ShutdownMargin: 100 * time.Millisecond, MaxBatchBytes: 4 << 20, MaxBatchEntries: 1000,
 			MaxQueueBytes: DefaultQueueBytes(memoryMB), MaxQueueEntries: queue.DefaultQueueEntries},
-		TelemetryAPI: TelemetryAPI{Enabled: true, ListenerPort: 9999, BufferTimeout: 25 * time.Millisecond},
+		TelemetryAPI: TelemetryAPI{Enabled: true, BufferTimeout: 25 * time.Millisecond},
 	}
 }
 
