@@ -2,26 +2,29 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/lambdaotel/lambdaotel/examples/httpapi"
-	"github.com/lambdaotel/lambdaotel/examples/logextension"
-	"github.com/lambdaotel/lambdaotel/lambdaapi"
+	"github.com/lambdaotel/lambdaotel/extension"
 	"github.com/lambdaotel/lambdaotel/lambdasim"
-	"github.com/lambdaotel/lambdaotel/otlpstdout"
 	"github.com/lambdaotel/lambdaotel/otlpstdout/tracedata"
 )
 
@@ -29,7 +32,7 @@ import (
 // and the extension's name is what it registers with.
 const (
 	demoFunction  = "lambdasim-demo-function"
-	demoExtension = "lambdasim-demo-extension"
+	demoExtension = "lambdaotel-extension"
 )
 
 func demoRole() (func() int, bool) {
@@ -38,9 +41,8 @@ func demoRole() (func() int, bool) {
 		return func() int { httpapi.Main(); return 0 }, true
 	case demoExtension:
 		return func() int {
-			log := slog.New(slog.NewTextHandler(os.Stdout, nil))
-			if err := logextension.Run(context.Background(), log); err != nil {
-				log.Error("extension failed", "err", err)
+			if err := extension.Run(context.Background(), extension.Options{}); err != nil {
+				fmt.Fprintln(os.Stderr, "lambdaotel-extension:", err)
 				return 1
 			}
 			return 0
@@ -95,92 +97,128 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, log *
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "lambdasim demo: an HTTP API function instrumented with lambdaotel (async mode: spans are\n"+
-		"exported after the response, before the freeze) and a Telemetry API extension printing each\n"+
-		"platform.report; %d invocations, frozen between them, then a graceful shutdown.\n\n", *invocations)
+	be, err := startBackend(stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "lambdasim demo: %v\n", err)
+		return 1
+	}
+	defer be.close()
+	httpPort, grpcPort, err := freePorts()
+	if err != nil {
+		fmt.Fprintf(stderr, "lambdasim demo: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "lambdasim demo: an HTTP API function instrumented with lambdaotel (async mode: spans leave\n"+
+		"after the response) exports OTLP to lambdaotel-extension on loopback; the extension holds each\n"+
+		"invocation until the export is done, sends it to a backend (here, in this process), and only then\n"+
+		"lets Lambda freeze. %d invocations, frozen between them, then a graceful shutdown.\n\n", *invocations)
 	cfg := lambdasim.Config{
 		Runtime:      &lambdasim.Process{Path: fn},
 		Extensions:   []lambdasim.Process{{Path: ext}},
 		FunctionName: "httpapi",
-		Env:          map[string]string{"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "async"},
-		Output:       &recordAbbreviator{w: stdout},
-		Logger:       log,
+		Env: map[string]string{
+			"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "async",
+			"OTEL_TRACES_EXPORTER":                 "otlp",
+			"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + httpPort,
+			// Free ports, so the demo never collides with a collector
+			// already running on 4317/4318.
+			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": httpPort,
+			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": grpcPort,
+			"LAMBDA_OTEL_EXPORTER_ENDPOINT":  be.url,
+		},
+		Output: stdout,
+		Logger: log,
 	}
 	return session(ctx, cfg, lambdasim.RunOptions{Events: demoEvents, Invocations: *invocations, Idle: 100 * time.Millisecond},
-		*report, stdout, stderr, log, func(s *lambdasim.Sim) { printSpans(stdout, s.Telemetry()) })
+		*report, stdout, stderr, log, func(*lambdasim.Sim) { be.printTraces(stdout) })
 }
 
-// recordAbbreviator shortens otlp-stdout records on the terminal: they are
-// one long base64 line each, for machines.
-type recordAbbreviator struct{ w io.Writer }
-
-func (r *recordAbbreviator) Write(p []byte) (int, error) {
-	if i := bytes.Index(p, []byte("] ")); i > 0 && otlpstdout.IsRecord(bytes.TrimSpace(p[i+2:])) {
-		line := fmt.Sprintf("%s] (otlp-stdout record, %d bytes: the spans below)\n", p[:i], len(p)-i-3)
-		if _, err := io.WriteString(r.w, line); err != nil {
-			return 0, err
+func freePorts() (string, string, error) {
+	var ports []string
+	for i := 0; i < 2; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", "", err
 		}
-		return len(p), nil
+		defer ln.Close()
+		ports = append(ports, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
-	return r.w.Write(p)
+	return ports[0], ports[1], nil
 }
 
-// printSpans decodes the otlp-stdout records the function wrote and shows
-// each trace's spans.
-func printSpans(w io.Writer, events []lambdaapi.TelemetryEvent) {
-	type row struct {
-		trace, indent, line string
-		start               uint64
+// backend is the demo's OTLP/HTTP trace backend: it prints what arrives,
+// when it arrives, and keeps it for the closing tree.
+type backend struct {
+	url string
+	srv *http.Server
+	out io.Writer
+
+	mu    sync.Mutex
+	spans []*tracepb.Span
+}
+
+func startBackend(out io.Writer) (*backend, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
 	}
-	var rows []row
-	for _, ev := range events {
-		if ev.Type != lambdaapi.EventFunction {
-			continue
+	b := &backend{url: "http://" + ln.Addr().String(), out: out}
+	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = b.srv.Serve(ln) }()
+	return b, nil
+}
+
+func (b *backend) close() { _ = b.srv.Close() }
+
+func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err == nil && r.Header.Get("Content-Encoding") == "gzip" {
+		var zr *gzip.Reader
+		if zr, err = gzip.NewReader(bytes.NewReader(body)); err == nil {
+			body, err = io.ReadAll(io.LimitReader(zr, 64<<20))
 		}
-		d, err := ev.Decode()
-		if err != nil {
-			continue
-		}
-		text := d.(*lambdaapi.LogRecord).Text
-		if !otlpstdout.IsRecord([]byte(text)) {
-			continue
-		}
-		rec, err := otlpstdout.Decode([]byte(text))
-		if err != nil {
-			fmt.Fprintf(w, "undecodable record: %v\n", err)
-			continue
-		}
-		body, err := rec.Body()
-		if err != nil {
-			fmt.Fprintf(w, "undecodable record: %v\n", err)
-			continue
-		}
-		td, err := tracedata.Traces(body, rec.IsJSON())
-		if err != nil {
-			fmt.Fprintf(w, "undecodable payload: %v\n", err)
-			continue
-		}
-		for _, rs := range td.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				for _, sp := range ss.Spans {
-					indent := ""
-					if len(sp.ParentSpanId) > 0 && sp.Flags&0x200 == 0 {
-						indent = "  "
-					}
-					rows = append(rows, row{trace: hex.EncodeToString(sp.TraceId), indent: indent, start: sp.StartTimeUnixNano, line: describeSpan(sp)})
-				}
+	}
+	if err != nil || r.URL.Path != "/v1/traces" {
+		return // metrics and logs are not shown
+	}
+	td, err := tracedata.Traces(body, false)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var names []string
+	b.mu.Lock()
+	for _, rs := range td.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			for _, sp := range ss.Spans {
+				b.spans = append(b.spans, sp)
+				names = append(names, sp.Name)
 			}
 		}
 	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].start < rows[j].start })
-	fmt.Fprintf(w, "\nspans decoded from the function's otlp-stdout records (%d):\n", len(rows))
+	b.mu.Unlock()
+	fmt.Fprintf(b.out, "[backend] received %d spans (%s)\n", len(names), strings.Join(names, ", "))
+}
+
+// printTraces shows every span the backend received, by trace.
+func (b *backend) printTraces(w io.Writer) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	spans := append([]*tracepb.Span(nil), b.spans...)
+	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartTimeUnixNano < spans[j].StartTimeUnixNano })
+	fmt.Fprintf(w, "\nspans at the backend (%d):\n", len(spans))
 	last := ""
-	for _, r := range rows {
-		if r.indent == "" && r.trace != last {
-			fmt.Fprintf(w, "trace %s\n", r.trace)
-			last = r.trace
+	for _, sp := range spans {
+		trace := hex.EncodeToString(sp.TraceId)
+		indent := ""
+		if len(sp.ParentSpanId) > 0 && sp.Flags&0x200 == 0 {
+			indent = "  "
 		}
-		fmt.Fprintf(w, "  %s%s\n", r.indent, r.line)
+		if indent == "" && trace != last {
+			fmt.Fprintf(w, "trace %s\n", trace)
+			last = trace
+		}
+		fmt.Fprintf(w, "  %s%s\n", indent, describeSpan(sp))
 	}
 }
 

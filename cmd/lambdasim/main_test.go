@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +56,7 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
-	for _, want := range []string{"GET /items/{id}", "msg=report", "success", "exited 0", "load item", "http.response.status_code=404"} {
+	for _, want := range []string{"[backend] received 2 spans", "spans at the backend (6)", "GET /items/{id}", "success", "exited 0", "load item", "http.response.status_code=404"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}
@@ -200,9 +201,9 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(testCtx(t))
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--function", fn, "--extension", ext, "--addr", addr}, &out, &errOut)
-	}()
+	args := []string{"serve", "--function", fn, "--extension", ext, "--addr", addr,
+		"--env", "LAMBDA_OTEL_RECEIVER_HTTP_PORT=" + freePort(t), "--env", "LAMBDA_OTEL_RECEIVER_GRPC_PORT=" + freePort(t)}
+	go func() { done <- run(ctx, args, &out, &errOut) }()
 	url := "http://" + addr + lambdasim.InvokePath
 	var resp *http.Response
 	for i := 0; ; i++ {
@@ -239,4 +240,14 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(out.String(), "shutdown (spindown)") {
 		t.Fatalf("no shutdown summary:\n%s", out.String())
 	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
