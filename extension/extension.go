@@ -87,11 +87,24 @@ func Run(ctx context.Context, opts Options) error {
 		InvokeBudget: cfg.Flush.InvokeBudget, ShutdownMargin: cfg.Flush.ShutdownMargin, Logger: log,
 	})
 
+	// A full batch waiting is exported at once, even mid-invocation.
+	early := newEarlyFlush(cfg.Flush.InvokeBudget, func(ctx context.Context) {
+		if err := fl.Flush(ctx, "batch-full"); err != nil {
+			log.Debug("early flush incomplete", "err", err)
+		}
+	})
+	defer early.close()
+	onReceived := func(sig wire.Signal, _ int) {
+		if n, b := q.Pending(queue.Signal(sig)); n >= cfg.Flush.MaxBatchEntries || b >= cfg.Flush.MaxBatchBytes {
+			early.kick()
+		}
+	}
+
 	// Listeners first: once registered, the runtime may start and export.
 	var srv *receiver.Server
 	var listenErr error
 	if cfg.Receiver.HTTPEnabled {
-		rc := receiver.New(sink{q}, completer{tracker}, receiver.Options{MaxRequestBytes: cfg.Receiver.MaxRequestBytes, Logger: log})
+		rc := receiver.New(sink{q}, completer{tracker}, receiver.Options{MaxRequestBytes: cfg.Receiver.MaxRequestBytes, Logger: log, OnReceived: onReceived})
 		ln, err := receiver.Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Receiver.HTTPPort)))
 		if err == nil {
 			srv, err = rc.Start(ln)
