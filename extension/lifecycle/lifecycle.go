@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
@@ -47,7 +48,17 @@ type Options struct {
 	InvokeBudget time.Duration
 	// ShutdownMargin is kept before the SHUTDOWN deadline.
 	ShutdownMargin time.Duration
-	Logger         *slog.Logger
+	// Strategy is when to flush: "end" (when each invocation completes),
+	// "periodic" (every Interval while an invocation runs, and at its end
+	// only once Interval has passed since the last flush: data may wait
+	// across a freeze, which the user chose for fewer exports), and
+	// "continuous" or "default" (every Interval while an invocation runs,
+	// and always at its end: nothing is left behind a freeze that the
+	// budget could have exported).
+	Strategy string
+	// Interval paces the timed flushes.
+	Interval time.Duration
+	Logger   *slog.Logger
 	// Now is time.Now outside tests.
 	Now func() time.Time
 }
@@ -60,6 +71,9 @@ type Extension struct {
 	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
+
+	lastFlush time.Time // last flush that succeeded; owned by Run's goroutine and its timer
+	flushMu   sync.Mutex
 }
 
 // New returns an Extension speaking to the Extensions API at addr (the value
@@ -76,6 +90,12 @@ func New(addr string, tracker *Tracker, flusher Flusher, opts Options) *Extensio
 	}
 	if opts.InvokeBudget <= 0 {
 		opts.InvokeBudget = 3 * time.Second
+	}
+	if opts.Strategy == "" {
+		opts.Strategy = "default"
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 20 * time.Second
 	}
 	return &Extension{
 		client: lambdaapi.NewExtensionClient(addr, nil), tracker: tracker, flusher: flusher,
@@ -137,6 +157,7 @@ func (e *Extension) invoke(ctx context.Context, ev *lambdaapi.Event) {
 		return // nothing can be done before the deadline; let Lambda proceed
 	}
 	src := SourceNone
+	stopTimer := e.startTimedFlushes(ctx, deadline, budget)
 	switch {
 	case e.opts.Off || e.opts.ManagedInstances:
 	case e.tracker.Degraded():
@@ -154,11 +175,66 @@ func (e *Extension) invoke(ctx context.Context, ev *lambdaapi.Event) {
 				"requestId", ev.RequestID)
 		}
 	}
+	stopTimer()
+	if e.opts.Strategy == "periodic" && e.sinceLastFlush() < e.opts.Interval {
+		return // the next timed flush, invocation or SHUTDOWN takes it
+	}
 	fctx, cancel := context.WithTimeout(ctx, min(budget, time.Until(deadline)))
 	defer cancel()
-	if err := e.flusher.Flush(fctx, "invoke"); err != nil {
+	if err := e.flush(fctx, "invoke"); err != nil {
 		e.log.Warn("flush after the invocation failed", "requestId", ev.RequestID, "completion", src.String(), "err", err)
 	}
+}
+
+// flush runs the flusher, one flush at a time, and notes when one worked.
+func (e *Extension) flush(ctx context.Context, reason string) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	err := e.flusher.Flush(ctx, reason)
+	if err == nil {
+		e.lastFlush = e.now()
+	}
+	return err
+}
+
+func (e *Extension) sinceLastFlush() time.Duration {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
+	if e.lastFlush.IsZero() {
+		return time.Duration(1<<63 - 1)
+	}
+	return e.now().Sub(e.lastFlush)
+}
+
+// startTimedFlushes flushes every Interval while the invocation runs (not
+// with "end"), each bounded by budget and the deadline. The returned
+// function stops it and waits for a flush in progress.
+func (e *Extension) startTimedFlushes(ctx context.Context, deadline time.Time, budget time.Duration) func() {
+	if e.opts.Strategy == "end" || e.opts.ManagedInstances {
+		return func() {}
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(e.opts.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if time.Until(deadline) <= budget {
+					return // the end-of-invocation flush needs what is left
+				}
+				fctx, cancel := context.WithTimeout(ctx, budget)
+				if err := e.flush(fctx, "interval"); err != nil {
+					e.log.Debug("timed flush incomplete", "err", err)
+				}
+				cancel()
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
 }
 
 // shutdown flushes within the SHUTDOWN deadline less the margin.
@@ -166,7 +242,7 @@ func (e *Extension) shutdown(ev *lambdaapi.Event) {
 	deadline := time.UnixMilli(ev.DeadlineMs).Add(-e.opts.ShutdownMargin)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := e.flusher.Flush(ctx, "shutdown"); err != nil {
+	if err := e.flush(ctx, "shutdown"); err != nil {
 		e.log.Warn("final flush incomplete", "reason", ev.ShutdownReason, "err", err)
 	}
 }

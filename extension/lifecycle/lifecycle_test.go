@@ -66,6 +66,7 @@ type flushLog struct {
 	reasons   []string
 	deadlines []time.Time
 	block     bool
+	notify    chan string // if set, each flush's reason is sent here
 }
 
 func (f *flushLog) Flush(ctx context.Context, reason string) error {
@@ -74,8 +75,11 @@ func (f *flushLog) Flush(ctx context.Context, reason string) error {
 	f.at = append(f.at, time.Now())
 	f.reasons = append(f.reasons, reason)
 	f.deadlines = append(f.deadlines, d)
-	block := f.block
+	block, notify := f.block, f.notify
 	f.mu.Unlock()
+	if notify != nil {
+		notify <- reason
+	}
 	if block {
 		<-ctx.Done()
 		return ctx.Err()
@@ -269,5 +273,80 @@ func TestShutdownFlushEndsBeforeTheDeadline(t *testing.T) {
 	}
 	if returned.After(deadlines[0].Add(100 * time.Millisecond)) {
 		t.Fatalf("returned %v after the flush deadline", returned.Sub(deadlines[0]))
+	}
+}
+
+func (e *env) invokeAsync(t *testing.T) *lambdasim.Pending {
+	t.Helper()
+	p, err := e.sim.InvokeAsync(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// continuous (and default) flush on a timer while an invocation runs, then
+// at its end.
+func TestTimedFlushesDuringALongInvocation(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: "continuous", Interval: 30 * time.Millisecond})
+	e.flush.mu.Lock()
+	e.flush.notify = make(chan string, 100)
+	e.flush.mu.Unlock()
+	p := e.invokeAsync(t)
+	e.runtimeDone(t, p.RequestID())
+	// Still held (no signal yet): the timer flushes meanwhile.
+	for i := 0; i < 2; i++ {
+		select {
+		case r := <-e.flush.notify:
+			if r != "interval" {
+				t.Fatalf("flush %q during the hold", r)
+			}
+		case <-testCtx(t).Done():
+			t.Fatal("no timed flush during a long invocation")
+		}
+	}
+	e.tracker.Complete(p.RequestID(), SourceSignal)
+	if _, err := p.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, reasons, _ := e.flush.snapshot()
+	if reasons[len(reasons)-1] != "invoke" {
+		t.Fatalf("flushes %v: the invocation's end must flush too", reasons)
+	}
+}
+
+// end flushes only when an invocation completes.
+func TestEndDoesNotFlushMidInvocation(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: "end", Interval: 10 * time.Millisecond})
+	p := e.invokeAsync(t)
+	e.runtimeDone(t, p.RequestID())
+	time.Sleep(100 * time.Millisecond) // the interval being measured: ten timer periods
+	if at, _, _ := e.flush.snapshot(); len(at) != 0 {
+		t.Fatalf("%d flushes before the invocation completed", len(at))
+	}
+	e.tracker.Complete(p.RequestID(), SourceSignal)
+	if _, err := p.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, reasons, _ := e.flush.snapshot(); len(reasons) != 1 || reasons[0] != "invoke" {
+		t.Fatalf("flushes %v", reasons)
+	}
+}
+
+// periodic skips the end-of-invocation flush when one ran within the
+// interval: the data waits for the next flush.
+func TestPeriodicSkipsARecentFlush(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: "periodic", Interval: time.Hour})
+	e.setOnAnswer(func(id string) { e.tracker.Complete(id, SourceSignal) })
+	for i := 0; i < 3; i++ {
+		if _, err := e.sim.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, reasons, _ := e.flush.snapshot(); len(reasons) != 1 {
+		t.Fatalf("flushes %v: only the first invocation's, the others are within the interval", reasons)
 	}
 }
