@@ -191,3 +191,90 @@ func TestRuntimeDoneEndsTheHoldWithoutASignal(t *testing.T) {
 		}
 	}
 }
+
+// A backend that accepts connections and never answers (a tarpit) costs at
+// most the invoke budget, once: then the breaker skips it, data stays
+// queued, and at SHUTDOWN the extension writes it to stdout as
+// otlp_fallback lines and exits within its deadline.
+func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T) {
+	t.Parallel()
+	tarpit, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := tarpit.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		tarpit.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	port := strconv.Itoa(freePort(t))
+	s, err := lambdasim.New(lambdasim.Config{
+		Runtime:    &lambdasim.Process{Path: bins.fn},
+		Extensions: []lambdasim.Process{{Path: bins.ext}},
+		Timeout:    5 * time.Second,
+		Env: map[string]string{
+			"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "sync",
+			"OTEL_TRACES_EXPORTER":                 "otlp",
+			"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
+			"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
+			"LAMBDA_OTEL_EXPORTER_ENDPOINT":        "http://" + tarpit.Addr().String(),
+			"LAMBDA_OTEL_EXPORTER_TIMEOUT":         "200",
+			"LAMBDA_OTEL_FLUSH_INVOKE_BUDGET":      "300",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var overheads []float64
+	for i := 0; i < 4; i++ {
+		res, err := s.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{"spans":1}`)})
+		if err != nil || res.Status != "success" {
+			t.Fatalf("invocation %d: %v %+v", i, err, res)
+		}
+		overheads = append(overheads, res.ExtensionOverheadMs)
+	}
+	if overheads[0] > 600 {
+		t.Errorf("first invocation's overhead %.0f ms: more than the 300 ms budget", overheads[0])
+	}
+	for i, o := range overheads[1:] {
+		if o > 100 {
+			t.Errorf("invocation %d overhead %.0f ms: the breaker should skip the tarpit after the first", i+1, o)
+		}
+	}
+	sr, err := s.Shutdown(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sr.Extensions) != 1 || sr.Extensions[0].Killed || sr.Extensions[0].ExitCode != 0 {
+		t.Fatalf("shutdown %+v: the extension must exit 0 before the deadline", sr)
+	}
+	fallback := 0
+	for _, ev := range s.Telemetry() {
+		if ev.Type == "extension" && bytes.Contains(ev.Record, []byte("otlp_fallback")) {
+			fallback++
+		}
+	}
+	if fallback == 0 {
+		t.Fatal("the spans the tarpit never took must reach stdout as otlp_fallback lines")
+	}
+}

@@ -534,6 +534,16 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 	}()
 
 	var a attemptResult
+	// One attempt that was given enough time and got no answer proves the
+	// backend slow, even if a later, shorter retry failed differently: the
+	// breaker must hear "slow" and open at once.
+	sawSlow := false
+	fail := func() outcome {
+		if sawSlow {
+			return slow
+		}
+		return failureOf(a)
+	}
 	for attempt := 1; ; attempt++ {
 		remaining := time.Until(deadline) - e.opts.Margin
 		if remaining < minAttempt {
@@ -542,13 +552,14 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 				return res, none
 			}
 			res.Err = fmt.Errorf("%w after %d attempts: %w", ErrNoBudget, res.Attempts, res.Err)
-			return res, failureOf(a)
+			return res, fail()
 		}
 		rb := &requestBody{}
 		rb.Reset(payload)
 		bodies = append(bodies, rb)
 		a = e.attempt(ctx, t.url, rb, int64(len(payload)), min(e.cfg.Timeout, remaining))
 		res.Attempts++
+		sawSlow = sawSlow || a.slow
 		res.BytesSent += int64(len(payload))
 		res.Status, res.Err = a.status, a.err
 		if a.err == nil {
@@ -557,14 +568,14 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 			return res, success
 		}
 		if !a.retryable {
-			return res, failureOf(a)
+			return res, fail()
 		}
 		if ctx.Err() != nil {
 			// The caller gave up (or the budget ended mid-attempt).
-			return res, failureOf(a)
+			return res, fail()
 		}
 		if attempt >= maxAttempts {
-			return res, failureOf(a)
+			return res, fail()
 		}
 		wait := a.retryAfter
 		if !a.hasRetryAfter {
@@ -574,11 +585,11 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 			if a.hasRetryAfter {
 				res.Err = fmt.Errorf("%w (Retry-After %s exceeds the remaining budget)", res.Err, wait)
 			}
-			return res, failureOf(a)
+			return res, fail()
 		}
 		e.stats.retries.Add(1)
 		if err := e.sleep(ctx, wait); err != nil {
-			return res, failureOf(a)
+			return res, fail()
 		}
 	}
 }

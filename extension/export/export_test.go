@@ -233,6 +233,21 @@ func TestTarpitCostsTheBudgetOnce(t *testing.T) {
 	}
 }
 
+// With a timeout shorter than the budget the export retries; the retry,
+// given only what was left, times out "short". The first attempt already
+// proved the backend slow, so the breaker must open all the same.
+func TestSlowFirstAttemptOpensTheBreakerDespiteAShortRetry(t *testing.T) {
+	url := tarpit(t)
+	h := newExporter(t, config.Exporter{Endpoint: url, Timeout: 200 * time.Millisecond}, Options{}, false)
+	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", traces(1, 1, 1))
+	if res.OK || res.Attempts < 2 {
+		t.Fatalf("result = %+v: want a timed-out attempt and a retry", res)
+	}
+	if !h.exp.BreakerOpen("traces") {
+		t.Fatal("breaker still closed after a slow attempt")
+	}
+}
+
 func TestShortTimeoutIsOnlyAFailure(t *testing.T) {
 	url := tarpit(t)
 	h := newExporter(t, config.Exporter{Endpoint: url}, Options{}, false)
