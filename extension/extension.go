@@ -1,6 +1,7 @@
 // Package extension assembles lambdaotel-extension from its parts:
-// configuration (extension/config), the loopback OTLP receiver
-// (extension/receiver, validating with extension/wire), the shared queue
+// configuration (extension/config), the loopback OTLP receivers
+// (extension/receiver for OTLP/HTTP, extension/grpcrecv for OTLP/gRPC, both
+// validating with extension/wire), the shared queue
 // (extension/queue), the flusher and exporter (extension/flush,
 // extension/export) and the conversation with Lambda (extension/lifecycle).
 // cmd/lambdaotel-extension only calls Run.
@@ -20,6 +21,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/config"
 	"github.com/lambdaotel/lambdaotel/extension/export"
 	"github.com/lambdaotel/lambdaotel/extension/flush"
+	"github.com/lambdaotel/lambdaotel/extension/grpcrecv"
 	"github.com/lambdaotel/lambdaotel/extension/lifecycle"
 	"github.com/lambdaotel/lambdaotel/extension/platform"
 	"github.com/lambdaotel/lambdaotel/extension/queue"
@@ -111,6 +113,28 @@ func Run(ctx context.Context, opts Options) error {
 			srv, err = rc.Start(ln)
 		}
 		listenErr = err
+	}
+	// OTLP/gRPC is optional: unlike the HTTP receiver, which carries the
+	// completion signal, a failure here is logged and the extension works on.
+	var gsrv *grpcrecv.Server
+	if cfg.Receiver.GRPCEnabled {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Receiver.GRPCPort))
+		grc := grpcrecv.New(sink{q}, grpcrecv.Options{MaxRequestBytes: cfg.Receiver.MaxRequestBytes, Logger: log, OnReceived: onReceived})
+		ln, err := grpcrecv.Listen(addr)
+		if err == nil {
+			gsrv, err = grc.Start(ln)
+		}
+		if err != nil {
+			log.Warn("no OTLP/gRPC receiver", "addr", addr, "err", err)
+		} else {
+			// Deferred, so that every return stops it; bounded like the
+			// HTTP receiver's shutdown below.
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				_ = gsrv.Shutdown(sctx)
+				cancel()
+			}()
+		}
 	}
 	// The Telemetry API's runtimeDone is the completion source for
 	// functions that do not signal (any SDK, any language).

@@ -126,6 +126,7 @@ func TestEverySpanReachesTheBackendBeforeEachFreeze(t *testing.T) {
 					"OTEL_TRACES_EXPORTER":                 "otlp",
 					"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
 					"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
+					"LAMBDA_OTEL_RECEIVER_GRPC_PORT":       strconv.Itoa(freePort(t)),
 					"LAMBDA_OTEL_EXPORTER_ENDPOINT":        srv.URL,
 				},
 			})
@@ -171,6 +172,7 @@ func TestRuntimeDoneEndsTheHoldWithoutASignal(t *testing.T) {
 		Timeout:    10 * time.Second,
 		Env: map[string]string{
 			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
+			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
 		},
 	})
 	if err != nil {
@@ -233,6 +235,7 @@ func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T)
 			"OTEL_TRACES_EXPORTER":                 "otlp",
 			"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
 			"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
+			"LAMBDA_OTEL_RECEIVER_GRPC_PORT":       strconv.Itoa(freePort(t)),
 			"LAMBDA_OTEL_EXPORTER_ENDPOINT":        "http://" + tarpit.Addr().String(),
 			"LAMBDA_OTEL_EXPORTER_TIMEOUT":         "200",
 			"LAMBDA_OTEL_FLUSH_INVOKE_BUDGET":      "300",
