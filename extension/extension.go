@@ -73,16 +73,23 @@ func Run(ctx context.Context, opts Options) error {
 
 	q := queue.New(queue.Budget{MaxBytes: cfg.Flush.MaxQueueBytes, MaxEntries: cfg.Flush.MaxQueueEntries})
 	tracker := lifecycle.NewTracker()
+	managed := opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances"
 	exp, err := export.New(cfg.Exporter, export.Options{Logger: log, Stdout: opts.Stdout})
 	if err != nil {
-		return fmt.Errorf("exporter: %w", err)
+		// Unusable configuration: say so where Lambda shows it (the init
+		// failure), not only in a log line of a process that vanished.
+		err = fmt.Errorf("exporter: %w", err)
+		ext := lifecycle.New(api, lifecycle.NewTracker(), nil, lifecycle.Options{Name: opts.Name, ManagedInstances: managed, Logger: log})
+		if _, rerr := ext.Register(ctx); rerr == nil {
+			_ = ext.InitError(ctx, "Extension.ConfigError", err.Error())
+		}
+		return err
 	}
 	if cfg.Exporter.Endpoint == "" && cfg.Exporter.TracesEndpoint == "" && cfg.Exporter.MetricsEndpoint == "" && cfg.Exporter.LogsEndpoint == "" {
 		log.Info("no OTLP endpoint configured: telemetry is written to stdout as otlp_fallback lines")
 	}
 	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log)
 
-	managed := opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances"
 	ext := lifecycle.New(api, tracker, fl, lifecycle.Options{
 		Name: opts.Name, ManagedInstances: managed,
 		CompletionWait: cfg.Flush.CompletionWait, Auto: cfg.Flush.CompletionWaitAuto, Off: cfg.Flush.CompletionWaitOff,

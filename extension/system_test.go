@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -279,5 +281,30 @@ func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T)
 	}
 	if fallback == 0 {
 		t.Fatal("the spans the tarpit never took must reach stdout as otlp_fallback lines")
+	}
+}
+
+// A configuration the extension cannot work with fails init with a clear
+// error type and message, as Lambda shows it, rather than a silent exit.
+func TestUnusableConfigurationFailsInit(t *testing.T) {
+	t.Parallel()
+	s, err := lambdasim.New(lambdasim.Config{
+		Runtime:    &lambdasim.Process{Path: bins.fn},
+		Extensions: []lambdasim.Process{{Path: bins.ext}},
+		Env: map[string]string{
+			"LAMBDA_OTEL_EXPORTER_ENDPOINT":  "https://otlp.example.com:4317",
+			"LAMBDA_OTEL_EXPORTER_PROTOCOL":  "grpc",
+			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
+			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Start(testCtx(t))
+	var ie *lambdasim.InitError
+	if !errors.As(err, &ie) || ie.ErrorType != "Extension.ConfigError" || !strings.Contains(ie.Message, "protocol") {
+		t.Fatalf("Start: %v, want an init error of type Extension.ConfigError naming the protocol", err)
 	}
 }
