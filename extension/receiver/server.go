@@ -64,19 +64,33 @@ type Server struct {
 // returns once the server is accepting, so the extension can register
 // knowing its port answers.
 func (rc *Receiver) Start(ln net.Listener) (*Server, error) {
+	return Serve(ln, rc, rc.log, false)
+}
+
+// Serve serves h on ln, a TCP listener on a loopback address, with the
+// receivers' limits; both the OTLP/HTTP and the OTLP/gRPC receiver use it.
+// h2c adds unencrypted HTTP/2 with prior knowledge, as gRPC clients speak
+// it on an insecure channel (HTTP/1 stays, so an HTTP/1.1 client gets a
+// clear refusal rather than a dropped connection).
+func Serve(ln net.Listener, h http.Handler, log *slog.Logger, h2c bool) (*Server, error) {
 	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
 		return nil, fmt.Errorf("%w: %v", ErrNotLoopback, ln.Addr())
 	}
-	s := &Server{
-		srv: &http.Server{
-			Handler:           rc,
-			ReadHeaderTimeout: readHeaderTimeout,
-			MaxHeaderBytes:    maxHeaderBytes,
-			ErrorLog:          slog.NewLogLogger(rc.log.Handler(), slog.LevelDebug),
-		},
-		ln:   ln,
-		done: make(chan struct{}),
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if h2c {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
+	s := &Server{srv: srv, ln: ln, done: make(chan struct{})}
 	go func() {
 		err := s.srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
