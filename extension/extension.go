@@ -105,7 +105,7 @@ func Run(ctx context.Context, opts Options) error {
 	})
 	defer early.close()
 	onReceived := func(sig wire.Signal, _ int) {
-		if n, b := q.Pending(queue.Signal(sig)); n >= cfg.Flush.MaxBatchEntries || b >= cfg.Flush.MaxBatchBytes {
+		if n, b := q.Pending(sig); n >= cfg.Flush.MaxBatchEntries || b >= cfg.Flush.MaxBatchBytes {
 			early.kick()
 		}
 	}
@@ -200,7 +200,7 @@ func Run(ctx context.Context, opts Options) error {
 type sink struct{ q *queue.Queue }
 
 func (s sink) Offer(sig wire.Signal, body []byte, items int) error {
-	err := s.q.Offer(queue.Signal(sig), body, items)
+	err := s.q.Offer(sig, body, items)
 	switch {
 	case errors.Is(err, queue.ErrFull):
 		return fmt.Errorf("%w: %w", receiver.ErrFull, err)

@@ -58,36 +58,25 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/lambdaotel/lambdaotel/extension/wire"
 )
 
-// Signal says which OTLP signal a request carries. The values match
-// extension/wire.Signal; the two should be unified.
-type Signal int
+// Signal says which OTLP signal a request carries: the validator's type, so
+// a validated request goes into the queue without translation.
+type Signal = wire.Signal
 
 // The three OTLP signals.
 const (
-	Traces Signal = iota
-	Metrics
-	Logs
+	Traces  = wire.Traces
+	Metrics = wire.Metrics
+	Logs    = wire.Logs
 )
 
 // numSignals sizes the per-signal arrays.
 const numSignals = 3
 
-// String returns the signal's name as used in OTLP paths.
-func (s Signal) String() string {
-	switch s {
-	case Traces:
-		return "traces"
-	case Metrics:
-		return "metrics"
-	case Logs:
-		return "logs"
-	}
-	return fmt.Sprintf("Signal(%d)", int(s))
-}
-
-func (s Signal) valid() bool { return s >= 0 && s < numSignals }
+func validSignal(s Signal) bool { return s >= 0 && s < numSignals }
 
 // Errors returned by Offer.
 var (
@@ -140,7 +129,7 @@ func (q *Queue) Budget() Budget { return q.budget }
 // the package documentation for when it evicts older requests and when it
 // returns ErrTooLarge or ErrFull.
 func (q *Queue) Offer(sig Signal, body []byte, items int) error {
-	if !sig.valid() {
+	if !validSignal(sig) {
 		return fmt.Errorf("%w: %d", ErrUnknownSignal, int(sig))
 	}
 	t := Tally{Requests: 1, Items: int64(max(items, 0)), Bytes: int64(len(body))}
@@ -202,7 +191,7 @@ func (q *Queue) evictOldest() {
 // The batch stays charged to the budget until it is settled with Done, Drop
 // or Requeue.
 func (q *Queue) Take(sig Signal, maxBytes, maxEntries int) *Batch {
-	if !sig.valid() {
+	if !validSignal(sig) {
 		return nil
 	}
 	q.mu.Lock()
@@ -263,7 +252,7 @@ func (q *Queue) Take(sig Signal, maxBytes, maxEntries int) *Batch {
 // Pending returns how many requests of sig are queued (not in flight) and
 // their total size in bytes.
 func (q *Queue) Pending(sig Signal) (requests, bytes int) {
-	if !sig.valid() {
+	if !validSignal(sig) {
 		return 0, 0
 	}
 	q.mu.Lock()

@@ -54,7 +54,7 @@ type Stats struct {
 
 // Signal returns sig's counters (zero for an unknown signal).
 func (s Stats) Signal(sig Signal) SignalStats {
-	if !sig.valid() {
+	if !validSignal(sig) {
 		return SignalStats{}
 	}
 	return s.Signals[sig]
