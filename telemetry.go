@@ -50,6 +50,7 @@ type Telemetry struct {
 type completionSignaller interface {
 	SignalComplete(ctx context.Context, requestID string)
 	CompletionURL() string
+	Announce(ctx context.Context)
 }
 
 // Init sets up tracing for a Lambda function: call it once in main, before
@@ -109,6 +110,9 @@ func Init(ctx context.Context, opts ...Option) (*Telemetry, error) {
 		}
 		if cs, ok := exp.(completionSignaller); ok && cs.CompletionURL() != "" {
 			t.signaller = cs
+			// Init runs before the runtime's first next, so the extension
+			// is already listening.
+			cs.Announce(ctx)
 		}
 		t.processor = NewSpanProcessor(exp, c.queueSize, c.log)
 		popts = append(popts, sdktrace.WithSpanProcessor(t.processor))

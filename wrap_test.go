@@ -379,7 +379,7 @@ func TestCompletionSignalToTheExtension(t *testing.T) {
 		if advertise {
 			w.Header().Set("Lambdaotel-Completion", "/invocation/complete")
 		}
-		order = append(order, r.URL.Path+" "+r.Header.Get("Lambda-Request-Id"))
+		order = append(order, r.URL.Path+" "+r.Header.Get("Lambda-Request-Id")+r.Header.Get("Lambdaotel-Signals"))
 	}))
 	defer srv.Close()
 	tel, err := Init(context.Background(), WithoutGlobal(), withEnv(envOf(map[string]string{
@@ -389,6 +389,13 @@ func TestCompletionSignalToTheExtension(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tel.Shutdown(context.Background())
+	// Init announces that every invocation will be signalled.
+	mu.Lock()
+	if strings.Join(order, ",") != "/invocation/complete true" {
+		t.Fatalf("requests at Init %v: want the announcement", order)
+	}
+	order = nil
+	mu.Unlock()
 	h := Wrap(tel, func(context.Context, greeting) (string, error) { return "", nil })
 	// An endpoint that has not said it takes signals (a plain collector)
 	// gets none.

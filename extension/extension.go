@@ -215,6 +215,10 @@ type completer struct{ t *lifecycle.Tracker }
 
 func (c completer) Complete(requestID string) { c.t.Complete(requestID, lifecycle.SourceSignal) }
 
+// Announce passes the function's announcement that it signals every
+// invocation on to the tracker.
+func (c completer) Announce() { c.t.Announce() }
+
 // sender adapts the exporter to the flusher: a batch written to stdout
 // because no endpoint is configured counts as delivered; a final refusal
 // by the backend (a 4xx other than 408/429) is permanent.

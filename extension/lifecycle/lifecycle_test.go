@@ -350,3 +350,21 @@ func TestPeriodicSkipsARecentFlush(t *testing.T) {
 		t.Fatalf("flushes %v: only the first invocation's, the others are within the interval", reasons)
 	}
 }
+
+// A function that announced it signals every invocation is waited for: its
+// runtime being done (runtimeDone) does not end the hold, its signal does.
+func TestAnnouncedFunctionIsWaitedForPastRuntimeDone(t *testing.T) {
+	tr := NewTracker()
+	tr.Announce()
+	tr.Begin("a")
+	tr.Complete("a", SourceRuntimeDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if src := tr.Wait(ctx, "a"); src != SourceNone {
+		t.Fatalf("runtimeDone completed an announced function's invocation (%v)", src)
+	}
+	tr.Complete("a", SourceSignal)
+	if src := tr.Wait(context.Background(), "a"); src != SourceSignal {
+		t.Fatalf("source %v", src)
+	}
+}

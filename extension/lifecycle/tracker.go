@@ -45,6 +45,18 @@ type Tracker struct {
 	// degraded is set when a hold ended at its deadline: holding is then
 	// pointless until a completion signal shows up on time again.
 	degraded bool
+	// signalling is set when the function announced that it signals every
+	// invocation: runtimeDone then does not complete one, because the
+	// function's export (e.g. the library's async mode, from an internal
+	// extension) can still be under way when its runtime is done.
+	signalling bool
+}
+
+// Announce records that the function will signal every invocation.
+func (t *Tracker) Announce() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.signalling = true
 }
 
 // NewTracker returns an empty tracker.
@@ -71,6 +83,9 @@ func (t *Tracker) Complete(requestID string, src Source) {
 		requestID = t.current
 	}
 	if requestID == "" || t.indexLocked(requestID) >= 0 {
+		return
+	}
+	if src == SourceRuntimeDone && t.signalling {
 		return
 	}
 	t.done[t.next] = requestID

@@ -51,6 +51,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/lambdaotel/lambdaotel/extension/wire"
 )
@@ -147,6 +148,17 @@ const (
 // POST /invocation/complete.
 const HeaderRequestID = "Lambda-Request-Id"
 
+// HeaderSignals, "true" on a POST to PathComplete with no request id, is a
+// function announcing (at init) that it will signal every invocation.
+const HeaderSignals = "Lambdaotel-Signals"
+
+// Announcer is implemented by a Completer that wants the announcement: a
+// function that signals every invocation must be waited for, because its
+// export may still be under way when its runtime is done.
+type Announcer interface {
+	Announce()
+}
+
 // HeaderCompletion is set on every answer to name the completion path. A
 // client (the lambdaotel library) sends completion signals only to an
 // endpoint that said so: a plain collector on loopback would answer 404 to
@@ -171,7 +183,15 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if rc.completer != nil {
-			rc.completer.Complete(r.Header.Get(HeaderRequestID))
+			if strings.EqualFold(r.Header.Get(HeaderSignals), "true") {
+				// The announcement carries no invocation: it says every
+				// invocation will be signalled.
+				if a, ok := rc.completer.(Announcer); ok {
+					a.Announce()
+				}
+			} else {
+				rc.completer.Complete(r.Header.Get(HeaderRequestID))
+			}
 		}
 		w.WriteHeader(http.StatusOK)
 	case PathHealth:

@@ -205,6 +205,35 @@ func (e *Exporter) SignalComplete(ctx context.Context, requestID string) {
 	resp.Body.Close()
 }
 
+// Announce tells the extension, at init, that this function will signal
+// every invocation, so that it waits for the signal rather than taking
+// platform.runtimeDone as the end of the function's work (in async mode the
+// export runs after the runtime is done). The answer also says whether the
+// endpoint takes signals at all (see headerCompletion).
+func (e *Exporter) Announce(ctx context.Context) {
+	target := e.CompletionURL()
+	if target == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
+	if err != nil {
+		return
+	}
+	req.Header.Set("Lambdaotel-Signals", "true")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.log.Debug("no extension answered the announcement", "err", err)
+		return
+	}
+	if resp.Header.Get(headerCompletion) != "" {
+		e.completion.Store(true)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+}
+
 // Shutdown stops the exporter; later exports fail.
 func (e *Exporter) Shutdown(context.Context) error {
 	e.mu.Lock()
