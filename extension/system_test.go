@@ -308,3 +308,59 @@ func TestUnusableConfigurationFailsInit(t *testing.T) {
 		t.Fatalf("Start: %v, want an init error of type Extension.ConfigError naming the protocol", err)
 	}
 }
+
+// lossInvocations is how many invocations TestNoSpanLost runs;
+// LAMBDAOTEL_LOSS_INVOCATIONS raises it (10,000 is the performance
+// budget's figure; CI runs 1,000 to stay quick).
+func lossInvocations() int {
+	if n, err := strconv.Atoi(os.Getenv("LAMBDAOTEL_LOSS_INVOCATIONS")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
+}
+
+// Across many invocations with freeze and thaw, then shutdown, every span
+// the function creates reaches the backend: none is lost or duplicated.
+func TestNoSpanLost(t *testing.T) {
+	t.Parallel()
+	be := &backend{}
+	srv := httptest.NewServer(be)
+	defer srv.Close()
+	port := strconv.Itoa(freePort(t))
+	s, err := lambdasim.New(lambdasim.Config{
+		Runtime:    &lambdasim.Process{Path: bins.fn},
+		Extensions: []lambdasim.Process{{Path: bins.ext}},
+		Timeout:    10 * time.Second,
+		Env: map[string]string{
+			"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "async",
+			"OTEL_TRACES_EXPORTER":                 "otlp",
+			"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
+			"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
+			"LAMBDA_OTEL_RECEIVER_GRPC_PORT":       strconv.Itoa(freePort(t)),
+			"LAMBDA_OTEL_EXPORTER_ENDPOINT":        srv.URL,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := testCtx(t)
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := lossInvocations()
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		res, err := s.Invoke(ctx, lambdasim.Request{Payload: []byte(`{"spans":4}`)})
+		if err != nil || res.Status != "success" {
+			t.Fatalf("invocation %d: %v %+v", i, err, res)
+		}
+	}
+	if _, err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := be.count(), n*5; got != want {
+		t.Fatalf("%d spans at the backend after %d invocations, want %d", got, n, want)
+	}
+	t.Logf("%d invocations, %d spans, none lost, in %v", n, n*5, time.Since(start).Round(time.Millisecond))
+}
