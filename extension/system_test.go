@@ -22,6 +22,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lambdaotel/lambdaotel/lambdaapi"
 	"github.com/lambdaotel/lambdaotel/lambdasim"
 )
 
@@ -363,4 +364,41 @@ func TestNoSpanLost(t *testing.T) {
 		t.Fatalf("%d spans at the backend after %d invocations, want %d", got, n, want)
 	}
 	t.Logf("%d invocations, %d spans, none lost, in %v", n, n*5, time.Since(start).Round(time.Millisecond))
+}
+
+// When platform.runtimeDone never arrives (suppressed here) and the
+// function does not signal, the first invocation pays one hold, to the
+// fallback before its deadline; after it the extension stops holding, so
+// no later invocation pays again.
+func TestSuppressedRuntimeDoneCostsOneHold(t *testing.T) {
+	t.Parallel()
+	s, err := lambdasim.New(lambdasim.Config{
+		Runtime:    &lambdasim.Process{Path: bins.fn},
+		Extensions: []lambdasim.Process{{Path: bins.ext}},
+		Timeout:    2 * time.Second,
+		Env: map[string]string{
+			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
+			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.SetDeliveryPolicy(lambdaapi.EventRuntimeDone, lambdasim.Suppress())
+	if err := s.Start(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		res, err := s.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{"spans":1}`)})
+		if err != nil || res.Status != "success" {
+			t.Fatalf("invocation %d: %v %+v", i, err, res)
+		}
+		switch {
+		case i == 0 && (res.ExtensionOverheadMs < 700 || res.ExtensionOverheadMs > 1900):
+			t.Errorf("first invocation overhead %.0f ms, want one hold to ~1,000 ms (2 s timeout, half kept for the flush)", res.ExtensionOverheadMs)
+		case i > 0 && res.ExtensionOverheadMs > 300:
+			t.Errorf("invocation %d overhead %.0f ms: only the first may pay the hold", i, res.ExtensionOverheadMs)
+		}
+	}
 }
