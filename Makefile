@@ -20,12 +20,15 @@ bench:
 demo:
 	$(GO) run ./cmd/lambdasim demo
 
-# Each fuzz target for FUZZTIME (default 30s).
+# Every fuzz target of the module, each for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzReadEvents$$' -fuzztime $(FUZZTIME) ./lambdasim
-	@for f in $$($(GO) test -list '^Fuzz' ./lambdaapi | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./lambdaapi || exit 1; done
+	@for p in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "== $$p $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
+	done
 
 # The extension as a Lambda layer for each architecture: dist/lambdaotel-extension-<arch>.zip
 # with extensions/lambdaotel-extension inside (stripped, static).
