@@ -102,6 +102,41 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// newSim is otelfn with the extension on lambdasim, the extension's
+// receivers on free ports. With mode set, the library exports OTLP to the
+// extension in that processing mode; with backend set, the extension exports
+// there. extra adds or overrides variables. The Sim is closed with the test.
+func newSim(t *testing.T, timeout time.Duration, mode, backend string, extra map[string]string) *lambdasim.Sim {
+	t.Helper()
+	port := strconv.Itoa(freePort(t))
+	env := map[string]string{
+		"LAMBDA_OTEL_RECEIVER_HTTP_PORT": port,
+		"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
+	}
+	if mode != "" {
+		env["LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE"] = mode
+		env["OTEL_TRACES_EXPORTER"] = "otlp"
+		env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:" + port
+	}
+	if backend != "" {
+		env["LAMBDA_OTEL_EXPORTER_ENDPOINT"] = backend
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	s, err := lambdasim.New(lambdasim.Config{
+		Runtime:    &lambdasim.Process{Path: bins.fn},
+		Extensions: []lambdasim.Process{{Path: bins.ext}},
+		Timeout:    timeout,
+		Env:        env,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -119,24 +154,7 @@ func TestEverySpanReachesTheBackendBeforeEachFreeze(t *testing.T) {
 			be := &backend{}
 			srv := httptest.NewServer(be)
 			defer srv.Close()
-			port := strconv.Itoa(freePort(t))
-			s, err := lambdasim.New(lambdasim.Config{
-				Runtime:    &lambdasim.Process{Path: bins.fn},
-				Extensions: []lambdasim.Process{{Path: bins.ext}},
-				Timeout:    10 * time.Second,
-				Env: map[string]string{
-					"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": mode,
-					"OTEL_TRACES_EXPORTER":                 "otlp",
-					"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
-					"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
-					"LAMBDA_OTEL_RECEIVER_GRPC_PORT":       strconv.Itoa(freePort(t)),
-					"LAMBDA_OTEL_EXPORTER_ENDPOINT":        srv.URL,
-				},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := newSim(t, 10*time.Second, mode, srv.URL, nil)
 			if err := s.Start(testCtx(t)); err != nil {
 				t.Fatal(err)
 			}
@@ -169,19 +187,7 @@ func TestEverySpanReachesTheBackendBeforeEachFreeze(t *testing.T) {
 // Telemetry API ends it, instead of the deadline fallback.
 func TestRuntimeDoneEndsTheHoldWithoutASignal(t *testing.T) {
 	t.Parallel()
-	s, err := lambdasim.New(lambdasim.Config{
-		Runtime:    &lambdasim.Process{Path: bins.fn},
-		Extensions: []lambdasim.Process{{Path: bins.ext}},
-		Timeout:    10 * time.Second,
-		Env: map[string]string{
-			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
-			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSim(t, 10*time.Second, "", "", nil)
 	if err := s.Start(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -228,26 +234,10 @@ func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T)
 		}
 		mu.Unlock()
 	}()
-	port := strconv.Itoa(freePort(t))
-	s, err := lambdasim.New(lambdasim.Config{
-		Runtime:    &lambdasim.Process{Path: bins.fn},
-		Extensions: []lambdasim.Process{{Path: bins.ext}},
-		Timeout:    5 * time.Second,
-		Env: map[string]string{
-			"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "sync",
-			"OTEL_TRACES_EXPORTER":                 "otlp",
-			"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
-			"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
-			"LAMBDA_OTEL_RECEIVER_GRPC_PORT":       strconv.Itoa(freePort(t)),
-			"LAMBDA_OTEL_EXPORTER_ENDPOINT":        "http://" + tarpit.Addr().String(),
-			"LAMBDA_OTEL_EXPORTER_TIMEOUT":         "200",
-			"LAMBDA_OTEL_FLUSH_INVOKE_BUDGET":      "300",
-		},
+	s := newSim(t, 5*time.Second, "sync", "http://"+tarpit.Addr().String(), map[string]string{
+		"LAMBDA_OTEL_EXPORTER_TIMEOUT":    "200",
+		"LAMBDA_OTEL_FLUSH_INVOKE_BUDGET": "300",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	if err := s.Start(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -289,21 +279,11 @@ func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T)
 // error type and message, as Lambda shows it, rather than a silent exit.
 func TestUnusableConfigurationFailsInit(t *testing.T) {
 	t.Parallel()
-	s, err := lambdasim.New(lambdasim.Config{
-		Runtime:    &lambdasim.Process{Path: bins.fn},
-		Extensions: []lambdasim.Process{{Path: bins.ext}},
-		Env: map[string]string{
-			"LAMBDA_OTEL_EXPORTER_ENDPOINT":  "https://otlp.example.com:4317",
-			"LAMBDA_OTEL_EXPORTER_PROTOCOL":  "grpc",
-			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
-			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
-		},
+	s := newSim(t, 0, "", "", map[string]string{
+		"LAMBDA_OTEL_EXPORTER_ENDPOINT": "https://otlp.example.com:4317",
+		"LAMBDA_OTEL_EXPORTER_PROTOCOL": "grpc",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	err = s.Start(testCtx(t))
+	err := s.Start(testCtx(t))
 	var ie *lambdasim.InitError
 	if !errors.As(err, &ie) || ie.ErrorType != "Extension.ConfigError" || !strings.Contains(ie.Message, "protocol") {
 		t.Fatalf("Start: %v, want an init error of type Extension.ConfigError naming the protocol", err)
@@ -327,24 +307,7 @@ func TestNoSpanLost(t *testing.T) {
 	be := &backend{}
 	srv := httptest.NewServer(be)
 	defer srv.Close()
-	port := strconv.Itoa(freePort(t))
-	s, err := lambdasim.New(lambdasim.Config{
-		Runtime:    &lambdasim.Process{Path: bins.fn},
-		Extensions: []lambdasim.Process{{Path: bins.ext}},
-		Timeout:    10 * time.Second,
-		Env: map[string]string{
-			"LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE": "async",
-			"OTEL_TRACES_EXPORTER":                 "otlp",
-			"OTEL_EXPORTER_OTLP_ENDPOINT":          "http://127.0.0.1:" + port,
-			"LAMBDA_OTEL_RECEIVER_HTTP_PORT":       port,
-			"LAMBDA_OTEL_RECEIVER_GRPC_PORT":       strconv.Itoa(freePort(t)),
-			"LAMBDA_OTEL_EXPORTER_ENDPOINT":        srv.URL,
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSim(t, 10*time.Second, "async", srv.URL, nil)
 	ctx := testCtx(t)
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -372,19 +335,7 @@ func TestNoSpanLost(t *testing.T) {
 // no later invocation pays again.
 func TestSuppressedRuntimeDoneCostsOneHold(t *testing.T) {
 	t.Parallel()
-	s, err := lambdasim.New(lambdasim.Config{
-		Runtime:    &lambdasim.Process{Path: bins.fn},
-		Extensions: []lambdasim.Process{{Path: bins.ext}},
-		Timeout:    2 * time.Second,
-		Env: map[string]string{
-			"LAMBDA_OTEL_RECEIVER_HTTP_PORT": strconv.Itoa(freePort(t)),
-			"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSim(t, 2*time.Second, "", "", nil)
 	s.SetDeliveryPolicy(lambdaapi.EventRuntimeDone, lambdasim.Suppress())
 	if err := s.Start(testCtx(t)); err != nil {
 		t.Fatal(err)
