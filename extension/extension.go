@@ -94,7 +94,7 @@ func Run(ctx context.Context, opts Options) error {
 		Name: opts.Name, ManagedInstances: managed,
 		CompletionWait: cfg.Flush.CompletionWait, Auto: cfg.Flush.CompletionWaitAuto, Off: cfg.Flush.CompletionWaitOff,
 		InvokeBudget: cfg.Flush.InvokeBudget, ShutdownMargin: cfg.Flush.ShutdownMargin, Logger: log,
-		Strategy: cfg.Flush.Strategy, Interval: cfg.Flush.Interval,
+		Strategy: cfg.Flush.Strategy, Interval: cfg.Flush.Interval, Pending: q.Len,
 	})
 
 	// A full batch waiting is exported at once, even mid-invocation.

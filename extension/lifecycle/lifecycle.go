@@ -48,17 +48,33 @@ type Options struct {
 	InvokeBudget time.Duration
 	// ShutdownMargin is kept before the SHUTDOWN deadline.
 	ShutdownMargin time.Duration
-	// Strategy is when to flush: "end" (when each invocation completes),
-	// "periodic" (every Interval while an invocation runs, and at its end
-	// only once Interval has passed since the last flush: data may wait
-	// across a freeze, which the user chose for fewer exports), and
-	// "continuous" or "default" (every Interval while an invocation runs,
-	// and always at its end: nothing is left behind a freeze that the
-	// budget could have exported).
+	// Strategy is when to flush:
+	//   - "end": when each invocation completes, and only then;
+	//   - "periodic": every Interval while an invocation runs, and at its
+	//     end only once Interval has passed since the last flush: data may
+	//     wait across a freeze, which the user chose for fewer exports;
+	//   - "continuous": every Interval while an invocation runs, always at
+	//     its end, and at its start when data is left over and Interval
+	//     has passed since the last flush;
+	//   - "default": continuous, except that the start-of-invocation
+	//     catch-up adapts to how often the function is invoked: at once
+	//     for an infrequent function, by Interval for a frequent one. Nothing is ever left behind a freeze that the budget
+	//     could have exported: every strategy but periodic flushes at the
+	//     end of every invocation.
+	//
+	// Data is left over at an invocation's start when it arrived after the
+	// previous end-of-invocation flush (platform records for an invocation
+	// arrive during the next one) or when that flush ran out of budget.
+	// The catch-up runs beside the invocation, so it adds no latency, and
+	// keeps the end-of-invocation flush, which the user is billed for,
+	// short.
 	Strategy string
 	// Interval paces the timed flushes.
 	Interval time.Duration
-	Logger   *slog.Logger
+	// Pending reports how many requests are queued; nil means unknown, and
+	// a catch-up flush is then never started.
+	Pending func() int
+	Logger  *slog.Logger
 	// Now is time.Now outside tests.
 	Now func() time.Time
 }
@@ -72,8 +88,11 @@ type Extension struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	lastFlush time.Time // last flush that succeeded; owned by Run's goroutine and its timer
-	flushMu   sync.Mutex
+	lastFlush  time.Time // last flush that succeeded; guarded by flushMu
+	lastFailed bool      // whether the last flush failed; guarded by flushMu
+	flushMu    sync.Mutex
+
+	cadence cadence // INVOKE times; owned by Run's goroutine
 }
 
 // New returns an Extension speaking to the Extensions API at addr (the value
@@ -150,14 +169,16 @@ func (e *Extension) Run(ctx context.Context) error {
 // invoke holds until the invocation is complete, then flushes.
 func (e *Extension) invoke(ctx context.Context, ev *lambdaapi.Event) {
 	e.tracker.Begin(ev.RequestID)
+	now := e.now()
+	e.cadence.add(now)
 	deadline := time.UnixMilli(ev.DeadlineMs)
-	remaining := deadline.Sub(e.now())
+	remaining := deadline.Sub(now)
 	budget := min(e.opts.InvokeBudget, remaining/2)
 	if budget <= 0 {
 		return // nothing can be done before the deadline; let Lambda proceed
 	}
 	src := SourceNone
-	stopTimer := e.startTimedFlushes(ctx, deadline, budget)
+	stopTimer := e.startTimedFlushes(ctx, deadline, budget, e.catchUpDue())
 	switch {
 	case e.opts.Off || e.opts.ManagedInstances:
 	case e.tracker.Degraded():
@@ -191,6 +212,7 @@ func (e *Extension) flush(ctx context.Context, reason string) error {
 	e.flushMu.Lock()
 	defer e.flushMu.Unlock()
 	err := e.flusher.Flush(ctx, reason)
+	e.lastFailed = err != nil
 	if err == nil {
 		e.lastFlush = e.now()
 	}
@@ -206,16 +228,52 @@ func (e *Extension) sinceLastFlush() time.Duration {
 	return e.now().Sub(e.lastFlush)
 }
 
-// startTimedFlushes flushes every Interval while the invocation runs (not
-// with "end"), each bounded by budget and the deadline. The returned
-// function stops it and waits for a flush in progress.
-func (e *Extension) startTimedFlushes(ctx context.Context, deadline time.Time, budget time.Duration) func() {
+// catchUpDue says whether to flush leftovers as an invocation starts. With
+// "default", a frequent function's leftovers go with its invocation's end
+// flush unless Interval has passed (one export instead of two); an
+// infrequent one's are flushed at once, since the data is already old and
+// the invocation's end may be far off. Never after a failed flush: those
+// leftovers are the backend's to take at the end flush (or the breaker's
+// to skip), and a second export per invocation would only double what a
+// failing backend costs.
+func (e *Extension) catchUpDue() bool {
+	if e.opts.Pending == nil || e.opts.Pending() == 0 {
+		return false
+	}
+	e.flushMu.Lock()
+	failed := e.lastFailed
+	e.flushMu.Unlock()
+	if failed {
+		return false
+	}
+	switch e.opts.Strategy {
+	case "continuous", "periodic":
+		return e.sinceLastFlush() >= e.opts.Interval
+	case "default":
+		return !e.cadence.frequent() || e.sinceLastFlush() >= e.opts.Interval
+	}
+	return false
+}
+
+// startTimedFlushes flushes leftovers at once when catchUp says so, then
+// every Interval while the invocation runs (not with "end"), each bounded
+// by budget and the deadline. The returned function stops it and waits for
+// a flush in progress.
+func (e *Extension) startTimedFlushes(ctx context.Context, deadline time.Time, budget time.Duration, catchUp bool) func() {
 	if e.opts.Strategy == "end" || e.opts.ManagedInstances {
 		return func() {}
 	}
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
+		if catchUp {
+			// Ends before the end-of-invocation flush's budget begins.
+			fctx, cancel := context.WithDeadline(ctx, minTime(e.now().Add(budget), deadline.Add(-budget)))
+			if err := e.flush(fctx, "catch-up"); err != nil {
+				e.log.Debug("catch-up flush incomplete", "err", err)
+			}
+			cancel()
+		}
 		t := time.NewTicker(e.opts.Interval)
 		defer t.Stop()
 		for {
@@ -245,6 +303,38 @@ func (e *Extension) shutdown(ev *lambdaapi.Event) {
 	if err := e.flush(ctx, "shutdown"); err != nil {
 		e.log.Warn("final flush incomplete", "reason", ev.ShutdownReason, "err", err)
 	}
+}
+
+// Frequency rule of the adaptive default strategy.
+const (
+	cadenceSize       = 20
+	frequentThreshold = 120 * time.Second
+)
+
+// cadence remembers the last cadenceSize INVOKE times.
+type cadence struct {
+	times [cadenceSize]time.Time
+	n     int // samples held, ≤ cadenceSize
+	next  int // ring index of the next sample
+}
+
+func (c *cadence) add(t time.Time) {
+	c.times[c.next] = t
+	c.next = (c.next + 1) % cadenceSize
+	c.n = min(c.n+1, cadenceSize)
+}
+
+// frequent reports whether the function is invoked often: at least two
+// INVOKEs seen, on average at most frequentThreshold apart over the last
+// cadenceSize (the rule and figures of the Rust extension's adaptive
+// strategy).
+func (c *cadence) frequent() bool {
+	if c.n < 2 {
+		return false
+	}
+	first := c.times[(c.next-c.n+cadenceSize)%cadenceSize]
+	last := c.times[(c.next-1+cadenceSize)%cadenceSize]
+	return last.Sub(first)/time.Duration(c.n-1) <= frequentThreshold
 }
 
 func minTime(a, b time.Time) time.Time {

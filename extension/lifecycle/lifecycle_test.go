@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -366,5 +367,169 @@ func TestAnnouncedFunctionIsWaitedForPastRuntimeDone(t *testing.T) {
 	tr.Complete("a", SourceSignal)
 	if src := tr.Wait(context.Background(), "a"); src != SourceSignal {
 		t.Fatalf("source %v", src)
+	}
+}
+
+func TestCadence(t *testing.T) {
+	var c cadence
+	t0 := time.Unix(1_000_000, 0)
+	if c.frequent() {
+		t.Fatal("no samples: infrequent")
+	}
+	c.add(t0)
+	if c.frequent() {
+		t.Fatal("one sample: infrequent")
+	}
+	c.add(t0.Add(frequentThreshold))
+	if !c.frequent() {
+		t.Fatal("two samples exactly the threshold apart: frequent")
+	}
+	c.add(t0.Add(2*frequentThreshold + time.Second))
+	if c.frequent() {
+		t.Fatal("average just over the threshold: infrequent")
+	}
+	// Only the last cadenceSize count: a burst of quick invocations after
+	// a long quiet spell makes the function frequent again.
+	last := t0.Add(time.Hour)
+	for i := 0; i < cadenceSize; i++ {
+		last = last.Add(time.Second)
+		c.add(last)
+	}
+	if !c.frequent() || c.n != cadenceSize {
+		t.Fatalf("frequent %v, n %d", c.frequent(), c.n)
+	}
+	// One slow interval among twenty quick ones is averaged, not decisive.
+	c.add(last.Add(10 * time.Minute))
+	if got := c.times[(c.next-1+cadenceSize)%cadenceSize]; !got.Equal(last.Add(10 * time.Minute)) {
+		t.Fatalf("newest sample %v", got)
+	}
+	if !c.frequent() {
+		t.Fatal("18 one-second intervals and one of ten minutes average 32.5 s: frequent")
+	}
+}
+
+// pending is a queue length the test sets.
+type pending struct{ n atomic.Int64 }
+
+func (p *pending) get() int { return int(p.n.Load()) }
+
+// With "default", leftovers found as an infrequent function's invocation
+// starts are flushed at once, beside the invocation (reason "catch-up"),
+// and the invocation's end flushes too.
+func TestDefaultCatchesUpLeftoversOfAnInfrequentFunction(t *testing.T) {
+	t.Parallel()
+	var p pending
+	p.n.Store(1)
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: "default", Interval: time.Hour, Pending: p.get})
+	e.flush.mu.Lock()
+	e.flush.notify = make(chan string, 10)
+	e.flush.mu.Unlock()
+	inv := e.invokeAsync(t)
+	select {
+	case r := <-e.flush.notify:
+		if r != "catch-up" {
+			t.Fatalf("first flush %q, want catch-up", r)
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("no catch-up flush while the invocation is held")
+	}
+	e.tracker.Complete(inv.RequestID(), SourceSignal)
+	if _, err := inv.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, reasons, deadlines := e.flush.snapshot(); len(reasons) != 2 || reasons[1] != "invoke" {
+		t.Fatalf("flushes %v", reasons)
+	} else if !deadlines[0].Before(deadlines[1]) {
+		t.Fatalf("the catch-up's deadline %v must end before the end flush's %v", deadlines[0], deadlines[1])
+	}
+}
+
+// With "default", a frequent function's leftovers wait for the end flush
+// while the interval has not passed: one export per invocation, not two.
+// With "end" there is never a catch-up.
+func TestCatchUpRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		strategy string
+		want     []string // flushes of three quick invocations with data always pending
+	}{
+		{"default", []string{"catch-up", "invoke", "invoke", "invoke"}},
+		{"continuous", []string{"catch-up", "invoke", "invoke", "invoke"}}, // never flushed: the interval has passed
+		{"periodic", []string{"catch-up"}},                                 // the ends are within the interval of it
+		{"end", []string{"invoke", "invoke", "invoke"}},
+	} {
+		t.Run(tc.strategy, func(t *testing.T) {
+			t.Parallel()
+			var p pending
+			p.n.Store(1)
+			e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: tc.strategy, Interval: time.Hour, Pending: p.get})
+			e.setOnAnswer(func(id string) { e.tracker.Complete(id, SourceSignal) })
+			for i := 0; i < 3; i++ {
+				if _, err := e.sim.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, reasons, _ := e.flush.snapshot(); !slices.Equal(reasons, tc.want) {
+				t.Fatalf("flushes %v, want %v", reasons, tc.want)
+			}
+		})
+	}
+}
+
+// Nothing pending, nothing to catch up.
+func TestNoCatchUpWithoutLeftovers(t *testing.T) {
+	t.Parallel()
+	var p pending
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: "default", Interval: time.Hour, Pending: p.get})
+	e.setOnAnswer(func(id string) { e.tracker.Complete(id, SourceSignal) })
+	if _, err := e.sim.Invoke(testCtx(t), lambdasim.Request{Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, reasons, _ := e.flush.snapshot(); !slices.Equal(reasons, []string{"invoke"}) {
+		t.Fatalf("flushes %v", reasons)
+	}
+}
+
+// The decision itself, on a fake clock: what distinguishes "default" from
+// "continuous" is an infrequent function whose last flush was recent.
+func TestCatchUpDue(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	for _, tc := range []struct {
+		strategy  string
+		gap       time.Duration // between the two INVOKEs
+		sinceLast time.Duration // since the last successful flush
+		pending   int
+		want      bool
+	}{
+		{"default", 10 * time.Minute, time.Second, 1, true},     // infrequent: at once
+		{"default", time.Second, time.Second, 1, false},         // frequent, interval not passed
+		{"default", time.Second, 2 * time.Minute, 1, true},      // frequent, interval passed
+		{"default", 10 * time.Minute, time.Second, 0, false},    // nothing left over
+		{"continuous", 10 * time.Minute, time.Second, 1, false}, // by interval only
+		{"continuous", time.Second, 2 * time.Minute, 1, true},
+		{"periodic", time.Second, 2 * time.Minute, 1, true},
+		{"end", 10 * time.Minute, time.Hour, 1, false},
+	} {
+		now := t0.Add(tc.gap)
+		e := &Extension{now: func() time.Time { return now }, lastFlush: now.Add(-tc.sinceLast),
+			opts: Options{Strategy: tc.strategy, Interval: time.Minute, Pending: func() int { return tc.pending }}}
+		e.cadence.add(t0)
+		e.cadence.add(now)
+		if got := e.catchUpDue(); got != tc.want {
+			t.Errorf("%s, INVOKEs %v apart, last flush %v ago, %d pending: catch-up %v, want %v",
+				tc.strategy, tc.gap, tc.sinceLast, tc.pending, got, tc.want)
+		}
+	}
+}
+
+// After a failed flush the leftovers wait for the end flush: a catch-up
+// would double the exports a failing backend costs.
+func TestNoCatchUpAfterAFailedFlush(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	e := &Extension{now: func() time.Time { return now }, lastFailed: true,
+		opts: Options{Strategy: "default", Interval: time.Minute, Pending: func() int { return 1 }}}
+	e.cadence.add(now)
+	if e.catchUpDue() {
+		t.Fatal("catch-up after a failed flush")
 	}
 }
