@@ -532,3 +532,22 @@ func TestExtensionShutdownEvent(t *testing.T) {
 		t.Errorf("Shutdown: %+v, %v", s.res, s.err)
 	}
 }
+
+// An attached runtime that asks for its first next before an extension
+// lambdasim launched has registered waits for it, as Lambda starts the
+// runtime only then, instead of closing that extension's registration.
+func TestAttachedRuntimeWaitsForLaunchedExtensions(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t, Config{NoFreeze: true, Extensions: []Process{
+		{Path: extNamed(t, "slow-ext"), Args: []string{"EXT_REGISTER_DELAY_MS=200"}},
+	}})
+	errc := h.start()
+	next := h.runtimeNext(h.rc())
+	if err := apiRecv(h, errc, "init to finish"); err != nil {
+		t.Fatalf("init: %v (the runtime's next closed registration before the extension registered)", err)
+	}
+	if got := h.s.Extensions(); len(got) != 1 || got[0] != "slow-ext" {
+		t.Fatalf("registered %v", got)
+	}
+	apiNotReady(h, next, "the runtime's next (no invocation yet)")
+}

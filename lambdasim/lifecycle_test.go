@@ -3,6 +3,7 @@ package lambdasim
 import (
 	"encoding/json"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -908,6 +909,9 @@ func TestLifecycleShutdown(t *testing.T) {
 		lcStart(t, ctx, s)
 		rtPid := lcAtoi(t, string(lcInvokeOK(t, ctx, s, `{"action":"pid"}`).Payload))
 		extPid := lcAtoi(t, lcLineValue(t, lcLines(t, out), "pid "))
+		if got, want := s.Pids(), map[string]int{"runtime": rtPid, "tidy-ext": extPid}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("Pids() = %v, want %v", got, want)
+		}
 		lcShutdown(t, ctx, s)
 		lcGone(t, "runtime", rtPid)
 		lcGone(t, "extension", extPid)

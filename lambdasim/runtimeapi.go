@@ -45,6 +45,12 @@ func (s *Sim) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {
 		proc.stderr.drained(ctx)
 		cancel()
 	}
+	if proc == nil {
+		// Lambda starts the runtime only once the extensions it launched
+		// have registered; an attached runtime may ask sooner, so its
+		// first next waits for them rather than closing their registration.
+		_ = s.waitFor(r.Context(), s.launchedRegisteredLocked)
+	}
 	s.mu.Lock()
 	if s.state == stateShutdown {
 		s.mu.Unlock()
@@ -124,6 +130,21 @@ func (s *Sim) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {
 }
 
 // phaseLocked is the phase of the init running now.
+// launchedRegisteredLocked reports whether init is past the point where the
+// runtime would start: every external extension lambdasim launched has
+// registered, or init has failed or is over.
+func (s *Sim) launchedRegisteredLocked() bool {
+	if s.state != stateInit || s.rt.firstNext || s.initErr != nil {
+		return true
+	}
+	for name, p := range s.externals {
+		if p.Path != "" && s.extByNameLocked(name) == nil {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Sim) phaseLocked() string { return s.phase }
 
 // claimLocked finds the invocation a /response or /error names and checks the

@@ -787,6 +787,23 @@ func (s *Sim) Extensions() []string {
 	return names
 }
 
+// Pids maps each running process of the current environment to its
+// process id: the runtime as "runtime", external extensions by name.
+// Attached participants have no process and are not listed. Tests use it
+// to read a process's resource use from /proc.
+func (s *Sim) Pids() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pids := make(map[string]int, len(s.procs)+1)
+	if s.rt.proc != nil {
+		pids["runtime"] = s.rt.proc.pid
+	}
+	for name, p := range s.procs {
+		pids[name] = p.pid
+	}
+	return pids
+}
+
 // onLine turns a line of process output into terminal output and a function
 // or extension telemetry record.
 func (s *Sim) onLine(p *process, line []byte) {
