@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -29,6 +30,11 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/wire"
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
 )
+
+// memoryHeadroom is the heap allowed beyond the queue budget before the
+// soft memory limit makes the collector work harder: requests being read,
+// batches being compressed, and the runtime's own structures.
+const memoryHeadroom = 16 << 20
 
 // Options are the process's surroundings; tests replace them.
 type Options struct {
@@ -72,6 +78,13 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	q := queue.New(queue.Budget{MaxBytes: cfg.Flush.MaxQueueBytes, MaxEntries: cfg.Flush.MaxQueueEntries})
+	if opts.Getenv("GOMEMLIMIT") == "" {
+		// A soft heap limit just above what the queue may hold: under a
+		// flood the collector runs before the heap doubles (GOGC's pace)
+		// and memory goes back to the OS sooner, so the function keeps
+		// the memory it was sized for. The user's GOMEMLIMIT wins.
+		debug.SetMemoryLimit(int64(q.Budget().MaxBytes) + memoryHeadroom)
+	}
 	tracker := lifecycle.NewTracker()
 	managed := opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances"
 	exp, err := export.New(cfg.Exporter, export.Options{Logger: log, Stdout: opts.Stdout})
@@ -88,7 +101,8 @@ func Run(ctx context.Context, opts Options) error {
 	if cfg.Exporter.Endpoint == "" && cfg.Exporter.TracesEndpoint == "" && cfg.Exporter.MetricsEndpoint == "" && cfg.Exporter.LogsEndpoint == "" {
 		log.Info("no OTLP endpoint configured: telemetry is written to stdout as otlp_fallback lines")
 	}
-	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log)
+	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log,
+		flush.WithFallbackCost(fallbackCost(opts.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))))
 
 	ext := lifecycle.New(api, tracker, fl, lifecycle.Options{
 		Name: opts.Name, ManagedInstances: managed,
@@ -97,16 +111,14 @@ func Run(ctx context.Context, opts Options) error {
 		Strategy: cfg.Flush.Strategy, Interval: cfg.Flush.Interval, Pending: q.Len,
 	})
 
-	// A full batch waiting is exported at once, even mid-invocation.
-	early := newEarlyFlush(cfg.Flush.InvokeBudget, func(ctx context.Context) {
-		if err := fl.Flush(ctx, "batch-full"); err != nil {
-			log.Debug("early flush incomplete", "err", err)
-		}
-	})
-	defer early.close()
+	// A full batch waiting is exported at once, even mid-invocation; so is
+	// half the queue, whatever the batch size, so that exporting starts
+	// before the queue has to drop the oldest data to take the newest.
+	kickEntries := min(cfg.Flush.MaxBatchEntries, max(1, q.Budget().MaxEntries/2))
+	kickBytes := min(cfg.Flush.MaxBatchBytes, max(1, int(q.Budget().MaxBytes/2)))
 	onReceived := func(sig wire.Signal, _ int) {
-		if n, b := q.Pending(sig); n >= cfg.Flush.MaxBatchEntries || b >= cfg.Flush.MaxBatchBytes {
-			early.kick()
+		if n, b := q.Pending(sig); n >= kickEntries || b >= kickBytes {
+			ext.Kick()
 		}
 	}
 
@@ -194,6 +206,19 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	}
 	return err
+}
+
+// fallbackCost guesses the time to write one MiB as fallback lines before
+// the first write is measured: ~50 ms on a full vCPU (measured: gzip and
+// base64 of span data), and Lambda gives a function one vCPU per 1,769 MB
+// of memory, proportionally less below.
+func fallbackCost(memoryMB string) time.Duration {
+	const perVCPU, vcpuMB = 50 * time.Millisecond, 1769
+	mb, err := strconv.Atoi(memoryMB)
+	if err != nil || mb <= 0 || mb >= vcpuMB {
+		return perVCPU
+	}
+	return perVCPU * vcpuMB / time.Duration(mb)
 }
 
 // sink adapts the queue to the receiver.

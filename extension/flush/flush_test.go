@@ -139,3 +139,108 @@ func TestNoTimeLeftSendsNothing(t *testing.T) {
 		t.Fatalf("%d sends with no budget; queue %d", s.calls, q.Len())
 	}
 }
+
+// deadlineSender fails every export at once and remembers the deadline it
+// was given.
+type deadlineSender struct {
+	mu        sync.Mutex
+	deadlines []time.Time
+	block     bool
+}
+
+func (s *deadlineSender) Send(ctx context.Context, _ string, _ []byte) error {
+	d, _ := ctx.Deadline()
+	s.mu.Lock()
+	s.deadlines = append(s.deadlines, d)
+	s.mu.Unlock()
+	if s.block {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return errors.New("backend down")
+}
+
+// fakeClock advances only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// slowFallback takes cost per MiB of the fake clock's time.
+type slowFallback struct {
+	fallback
+	clock *fakeClock
+	cost  time.Duration
+}
+
+func (f *slowFallback) WriteFallback(signal string, body []byte) error {
+	f.clock.advance(time.Duration(float64(f.cost) * float64(len(body)) / (1 << 20)))
+	return f.fallback.WriteFallback(signal, body)
+}
+
+func mibQueue(t *testing.T, n int) *queue.Queue {
+	t.Helper()
+	q := queue.New(queue.Budget{MaxBytes: 64 << 20, MaxEntries: 100})
+	for range n {
+		if err := q.Offer(queue.Traces, make([]byte, 1<<20), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return q
+}
+
+// At SHUTDOWN the export stops early enough to write what is still queued
+// as fallback before the deadline: here 4 MiB at 20 ms/MiB.
+func TestShutdownKeepsTimeToWriteTheFallback(t *testing.T) {
+	q, s, fb := mibQueue(t, 4), &deadlineSender{block: true}, &fallback{}
+	f := New(q, s, fb, 1<<20, 100, nil, WithFallbackCost(20*time.Millisecond))
+	ctx := ctxFor(t, 500*time.Millisecond)
+	deadline, _ := ctx.Deadline()
+	_ = f.Flush(ctx, "shutdown")
+	if len(s.deadlines) != 1 {
+		t.Fatalf("%d exports, want 1 (then the backend counts as failing)", len(s.deadlines))
+	}
+	if kept := deadline.Sub(s.deadlines[0]); kept < fallbackFloor+80*time.Millisecond {
+		t.Fatalf("the export could run until %v before the deadline; 4 MiB of fallback needs ~90 ms", kept)
+	}
+	if got := len(fb.lines["traces"]); got != 4<<20 || q.Len() != 0 {
+		t.Fatalf("fallback %d bytes, queue %d: everything must reach the fallback", got, q.Len())
+	}
+}
+
+// What cannot be written before the deadline is dropped and counted, not
+// written past it: at 4 s per MiB and 10 s left, two of three MiB fit.
+func TestShutdownDropsWhatCannotBeWrittenInTime(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	q, s := mibQueue(t, 3), &deadlineSender{}
+	fb := &slowFallback{clock: clock, cost: 4 * time.Second}
+	f := New(q, s, fb, 1<<20, 100, nil, WithFallbackCost(4*time.Second), WithClock(clock.now))
+	ctx, cancel := context.WithDeadline(context.Background(), clock.now().Add(10*time.Second))
+	defer cancel()
+	err := f.Flush(ctx, "shutdown")
+	if !errors.Is(err, errNoTimeForFallback) {
+		t.Fatalf("err %v, want errNoTimeForFallback", err)
+	}
+	if got := len(fb.lines["traces"]); got != 2<<20 {
+		t.Fatalf("fallback %d bytes, want 2 MiB", got)
+	}
+	st := q.Stats().Signal(queue.Traces)
+	if st.ExportFailed.Bytes != 1<<20 || st.Exported.Bytes != 2<<20 || q.Len() != 0 {
+		t.Fatalf("stats %+v, queue %d: one MiB dropped and counted, two written", st, q.Len())
+	}
+	if d, _ := ctx.Deadline(); clock.now().After(d) {
+		t.Fatalf("the fallback ran %v past the deadline", clock.now().Sub(d))
+	}
+}

@@ -37,7 +37,9 @@ type Options struct {
 	// which Lambda requires of external extensions.
 	Name string
 	// ManagedInstances registers for SHUTDOWN only, as Lambda Managed
-	// Instances require, and never holds.
+	// Instances require, and never holds: the environment is never
+	// frozen, so it flushes in the background (every Interval, and on
+	// Kick) for its whole life instead.
 	ManagedInstances bool
 	// CompletionWait caps the hold; zero with Auto means derived from the
 	// deadline; Off never holds.
@@ -93,6 +95,8 @@ type Extension struct {
 	flushMu    sync.Mutex
 
 	cadence cadence // INVOKE times; owned by Run's goroutine
+
+	kick chan struct{} // Kick's coalesced trigger
 }
 
 // New returns an Extension speaking to the Extensions API at addr (the value
@@ -118,7 +122,7 @@ func New(addr string, tracker *Tracker, flusher Flusher, opts Options) *Extensio
 	}
 	return &Extension{
 		client: lambdaapi.NewExtensionClient(addr, nil), tracker: tracker, flusher: flusher,
-		opts: opts, log: opts.Logger, now: opts.Now,
+		opts: opts, log: opts.Logger, now: opts.Now, kick: make(chan struct{}, 1),
 	}
 }
 
@@ -151,6 +155,13 @@ var ErrShutdown = errors.New("lifecycle: shut down")
 // Run serves events until SHUTDOWN (returning ErrShutdown) or a failure of
 // the Extensions API.
 func (e *Extension) Run(ctx context.Context) error {
+	stopBackground := func(bool) {}
+	if e.opts.ManagedInstances {
+		// Never frozen and never sent INVOKE: flush in the background for
+		// the environment's whole life.
+		stopBackground = e.background(ctx, time.Time{}, e.opts.InvokeBudget, false)
+	}
+	defer func() { stopBackground(true) }()
 	for {
 		ev, err := e.client.Next(ctx)
 		if err != nil {
@@ -160,6 +171,9 @@ func (e *Extension) Run(ctx context.Context) error {
 		case lambdaapi.Invoke:
 			e.invoke(ctx, ev)
 		case lambdaapi.Shutdown:
+			// The final flush takes everything, within the deadline.
+			stopBackground(true)
+			stopBackground = func(bool) {}
 			e.shutdown(ev)
 			return ErrShutdown
 		}
@@ -178,7 +192,7 @@ func (e *Extension) invoke(ctx context.Context, ev *lambdaapi.Event) {
 		return // nothing can be done before the deadline; let Lambda proceed
 	}
 	src := SourceNone
-	stopTimer := e.startTimedFlushes(ctx, deadline, budget, e.catchUpDue())
+	stopBackground := e.background(ctx, deadline.Add(-budget), budget, e.catchUpDue())
 	switch {
 	case e.opts.Off || e.opts.ManagedInstances:
 	case e.tracker.Degraded():
@@ -196,7 +210,7 @@ func (e *Extension) invoke(ctx context.Context, ev *lambdaapi.Event) {
 				"requestId", ev.RequestID)
 		}
 	}
-	stopTimer()
+	stopBackground(false)
 	if e.opts.Strategy == "periodic" && e.sinceLastFlush() < e.opts.Interval {
 		return // the next timed flush, invocation or SHUTDOWN takes it
 	}
@@ -255,44 +269,80 @@ func (e *Extension) catchUpDue() bool {
 	return false
 }
 
-// startTimedFlushes flushes leftovers at once when catchUp says so, then
-// every Interval while the invocation runs (not with "end"), each bounded
-// by budget and the deadline. The returned function stops it and waits for
-// a flush in progress.
-func (e *Extension) startTimedFlushes(ctx context.Context, deadline time.Time, budget time.Duration, catchUp bool) func() {
-	if e.opts.Strategy == "end" || e.opts.ManagedInstances {
-		return func() {}
+// Kick says a full batch is waiting. While an invocation runs (or, on
+// Lambda Managed Instances, at any time before SHUTDOWN) it is flushed at
+// once, bounded like the timed flushes, so a busy invocation does not pile
+// its telemetry up until it ends; triggers during a flush coalesce into one
+// more. A kick while the environment is between invocations waits for the
+// next one. Kick never blocks.
+func (e *Extension) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
 	}
-	stop, done := make(chan struct{}), make(chan struct{})
+}
+
+// minBackground is the least time worth starting a background flush in.
+const minBackground = 5 * time.Millisecond
+
+// background flushes beside the running function: leftovers at once when
+// catchUp says so, whenever Kick says a full batch waits, and every
+// Interval (not with "end"). Each flush is bounded by budget and, unless
+// zero, by limit, which keeps the end-of-invocation flush's budget free.
+// The returned stop function ends it: it waits for a flush in progress, or
+// with abort cancels it (its batch goes back to the queue).
+func (e *Extension) background(ctx context.Context, limit time.Time, budget time.Duration, catchUp bool) (stop func(abort bool)) {
+	ctx, cancel := context.WithCancel(ctx)
+	quit, done := make(chan struct{}), make(chan struct{})
+	flushNow := func(reason string) bool {
+		end := e.now().Add(budget)
+		if !limit.IsZero() {
+			if limit.Sub(e.now()) < minBackground {
+				return false // the end-of-invocation flush needs what is left
+			}
+			end = minTime(end, limit)
+		}
+		fctx, cancel := context.WithDeadline(ctx, end)
+		defer cancel()
+		if err := e.flush(fctx, reason); err != nil {
+			e.log.Debug("background flush incomplete", "reason", reason, "err", err)
+		}
+		return true
+	}
 	go func() {
 		defer close(done)
-		if catchUp {
-			// Ends before the end-of-invocation flush's budget begins.
-			fctx, cancel := context.WithDeadline(ctx, minTime(e.now().Add(budget), deadline.Add(-budget)))
-			if err := e.flush(fctx, "catch-up"); err != nil {
-				e.log.Debug("catch-up flush incomplete", "err", err)
-			}
-			cancel()
+		if catchUp && !flushNow("catch-up") {
+			return
 		}
-		t := time.NewTicker(e.opts.Interval)
-		defer t.Stop()
+		var tick <-chan time.Time
+		if e.opts.Strategy != "end" {
+			t := time.NewTicker(e.opts.Interval)
+			defer t.Stop()
+			tick = t.C
+		}
 		for {
 			select {
-			case <-stop:
+			case <-quit:
 				return
-			case <-t.C:
-				if time.Until(deadline) <= budget {
-					return // the end-of-invocation flush needs what is left
+			case <-e.kick:
+				if !flushNow("batch-full") {
+					return
 				}
-				fctx, cancel := context.WithTimeout(ctx, budget)
-				if err := e.flush(fctx, "interval"); err != nil {
-					e.log.Debug("timed flush incomplete", "err", err)
+			case <-tick:
+				if !flushNow("interval") {
+					return
 				}
-				cancel()
 			}
 		}
 	}()
-	return func() { close(stop); <-done }
+	return func(abort bool) {
+		if abort {
+			cancel()
+		}
+		close(quit)
+		<-done
+		cancel()
+	}
 }
 
 // shutdown flushes within the SHUTDOWN deadline less the margin.

@@ -67,7 +67,8 @@ type flushLog struct {
 	reasons   []string
 	deadlines []time.Time
 	block     bool
-	notify    chan string // if set, each flush's reason is sent here
+	notify    chan string   // if set, each flush's reason is sent here
+	gate      chan struct{} // if set, each flush then waits for it to close
 }
 
 func (f *flushLog) Flush(ctx context.Context, reason string) error {
@@ -76,10 +77,13 @@ func (f *flushLog) Flush(ctx context.Context, reason string) error {
 	f.at = append(f.at, time.Now())
 	f.reasons = append(f.reasons, reason)
 	f.deadlines = append(f.deadlines, d)
-	block, notify := f.block, f.notify
+	block, notify, gate := f.block, f.notify, f.gate
 	f.mu.Unlock()
 	if notify != nil {
 		notify <- reason
+	}
+	if gate != nil {
+		<-gate
 	}
 	if block {
 		<-ctx.Done()
@@ -109,7 +113,14 @@ type env struct {
 // the attached external extension "lambdaotel-extension".
 func start(t *testing.T, timeout time.Duration, opts Options) *env {
 	t.Helper()
-	s, err := lambdasim.New(lambdasim.Config{Extensions: []lambdasim.Process{{Name: "lambdaotel-extension"}}, Timeout: timeout, NoFreeze: true})
+	return startSim(t, lambdasim.Config{Timeout: timeout, NoFreeze: true}, opts)
+}
+
+// startSim is start with more of lambdasim's configuration.
+func startSim(t *testing.T, cfg lambdasim.Config, opts Options) *env {
+	t.Helper()
+	cfg.Extensions = []lambdasim.Process{{Name: "lambdaotel-extension"}}
+	s, err := lambdasim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,5 +542,69 @@ func TestNoCatchUpAfterAFailedFlush(t *testing.T) {
 	e.cadence.add(now)
 	if e.catchUpDue() {
 		t.Fatal("catch-up after a failed flush")
+	}
+}
+
+// A full batch (Kick) is flushed while the invocation runs, with every
+// strategy, and kicks during a flush coalesce into one more.
+func TestKickFlushesDuringTheInvocation(t *testing.T) {
+	t.Parallel()
+	e := start(t, 10*time.Second, Options{Auto: true, InvokeBudget: time.Second, Strategy: "end"})
+	notify, gate := make(chan string, 10), make(chan struct{})
+	e.flush.mu.Lock()
+	e.flush.notify, e.flush.gate = notify, gate
+	e.flush.mu.Unlock()
+	p := e.invokeAsync(t)
+	e.runtimeDone(t, p.RequestID())
+	e.ext.Kick()
+	if r := <-notify; r != "batch-full" {
+		t.Fatalf("flush %q, want batch-full", r)
+	}
+	// That flush is held at the gate; these coalesce into one more.
+	for range 5 {
+		e.ext.Kick()
+	}
+	close(gate)
+	if r := <-notify; r != "batch-full" {
+		t.Fatalf("flush %q, want the coalesced batch-full", r)
+	}
+	e.tracker.Complete(p.RequestID(), SourceSignal)
+	if _, err := p.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, reasons, _ := e.flush.snapshot(); !slices.Equal(reasons, []string{"batch-full", "batch-full", "invoke"}) {
+		t.Fatalf("flushes %v", reasons)
+	}
+}
+
+// On Lambda Managed Instances there is no INVOKE and no freeze: full
+// batches and the interval are flushed in the background all along, and
+// SHUTDOWN cancels a background flush in progress for the final one.
+func TestManagedInstancesFlushInTheBackground(t *testing.T) {
+	t.Parallel()
+	e := startSim(t, lambdasim.Config{Timeout: 10 * time.Second, MaxConcurrency: 2},
+		Options{ManagedInstances: true, InvokeBudget: time.Hour, Strategy: "default", Interval: time.Hour, ShutdownMargin: 100 * time.Millisecond})
+	e.flush.mu.Lock()
+	e.flush.notify = make(chan string, 10)
+	e.flush.block = true // a backend that never answers
+	e.flush.mu.Unlock()
+	e.ext.Kick()
+	if r := <-e.flush.notify; r != "batch-full" {
+		t.Fatalf("flush %q, want batch-full", r)
+	}
+	began := time.Now()
+	if _, err := e.sim.Shutdown(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-e.flush.notify; r != "shutdown" {
+		t.Fatalf("flush %q, want shutdown", r)
+	}
+	// lambdasim gives extensions 2 s; the final flush got all of it but
+	// the margin, and Run returned within it.
+	if ended := <-e.runDone; ended.Sub(began) > 2*time.Second {
+		t.Fatalf("Run returned %v after SHUTDOWN: the background flush kept it past the deadline", ended.Sub(began))
+	}
+	if err := <-e.runErr; !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Run: %v", err)
 	}
 }

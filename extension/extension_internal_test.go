@@ -1,0 +1,17 @@
+package extension
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFallbackCostScalesWithTheCPUShare(t *testing.T) {
+	for mem, want := range map[string]time.Duration{
+		"1769": 50 * time.Millisecond, "10240": 50 * time.Millisecond, "": 50 * time.Millisecond, "x": 50 * time.Millisecond,
+		"128": 50 * time.Millisecond * 1769 / 128,
+	} {
+		if got := fallbackCost(mem); got != want {
+			t.Errorf("fallbackCost(%q) = %v, want %v", mem, got, want)
+		}
+	}
+}
