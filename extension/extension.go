@@ -245,8 +245,9 @@ func (c completer) Complete(requestID string) { c.t.Complete(requestID, lifecycl
 func (c completer) Announce() { c.t.Announce() }
 
 // sender adapts the exporter to the flusher: a batch written to stdout
-// because no endpoint is configured counts as delivered; a final refusal
-// by the backend (a 4xx other than 408/429) is permanent.
+// because no endpoint is configured counts as delivered; a refusal that
+// retrying cannot fix (export.Result.Permanent: a final 4xx, a gRPC
+// INVALID_ARGUMENT and the like) is permanent.
 type sender struct{ exp *export.Exporter }
 
 func (s sender) Send(ctx context.Context, signal string, body []byte) error {
@@ -257,8 +258,7 @@ func (s sender) Send(ctx context.Context, signal string, body []byte) error {
 	case res.Err == nil:
 		return errors.New("export failed")
 	}
-	var se *export.StatusError
-	if errors.As(res.Err, &se) && se.Status >= 400 && se.Status < 500 {
+	if res.Permanent {
 		return fmt.Errorf("%w: %w", flush.ErrPermanent, res.Err)
 	}
 	return res.Err

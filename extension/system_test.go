@@ -281,7 +281,7 @@ func TestUnusableConfigurationFailsInit(t *testing.T) {
 	t.Parallel()
 	s := newSim(t, 0, "", "", map[string]string{
 		"LAMBDA_OTEL_EXPORTER_ENDPOINT": "https://otlp.example.com:4317",
-		"LAMBDA_OTEL_EXPORTER_PROTOCOL": "grpc",
+		"LAMBDA_OTEL_EXPORTER_PROTOCOL": "http/json",
 	})
 	err := s.Start(testCtx(t))
 	var ie *lambdasim.InitError

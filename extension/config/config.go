@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"sort"
@@ -44,10 +45,17 @@ type Config struct {
 // Exporter says where and how telemetry leaves the function.
 type Exporter struct {
 	// Endpoint is the base URL; each signal goes to Endpoint + "/v1/<signal>".
-	// Empty (and no per-signal endpoint) means no backend: exports are
-	// written to stdout as otlp_fallback lines instead.
+	// With protocol grpc it names the server (scheme, host and port; https
+	// means TLS, http plaintext HTTP/2) and each signal goes to its Export
+	// method there. Empty (and no per-signal endpoint) means no backend:
+	// exports are written to stdout as otlp_fallback lines instead.
+	//
+	// Load always leaves an http or https URL here: a scheme-less
+	// host[:port], which the OTel specification allows for grpc, is
+	// resolved to one (see Load).
 	Endpoint string
-	// TracesEndpoint, MetricsEndpoint and LogsEndpoint are used as they are.
+	// TracesEndpoint, MetricsEndpoint and LogsEndpoint are used as they are
+	// (with protocol grpc, like Endpoint).
 	TracesEndpoint, MetricsEndpoint, LogsEndpoint string
 	// Protocol is http/protobuf, http/json or grpc.
 	Protocol string
@@ -230,14 +238,120 @@ func oneOf(p *string, allowed ...string) func(*Config, string) error {
 func endpoint(p *string) func(*Config, string) error {
 	return func(_ *Config, v string) error {
 		v = strings.TrimSpace(v)
+		if isHostPort(v) {
+			// Only meaningful for grpc; Load resolves it once the
+			// protocol is known.
+			*p = v
+			return nil
+		}
 		u, err := url.Parse(v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return errors.New("want an http or https URL")
+			return errors.New("want an http or https URL (or host:port with protocol grpc)")
 		}
 		*p = v
 		return nil
 	}
 }
+
+// isHostPort reports whether v is a scheme-less host or host:port (an IPv6
+// address in brackets), the endpoint form gRPC clients take.
+func isHostPort(v string) bool {
+	if v == "" || strings.Contains(v, "/") {
+		return false
+	}
+	host := v
+	if h, port, err := net.SplitHostPort(v); err == nil {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return false
+		}
+		host = h
+		if strings.Contains(host, ":") {
+			return net.ParseIP(host) != nil // [v6]:port
+		}
+	}
+	if host == "" {
+		return false
+	}
+	for _, c := range host {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultGRPCPort is the OTLP/gRPC port, assumed for a scheme-less grpc
+// endpoint without one.
+const DefaultGRPCPort = "4317"
+
+// resolveEndpoints turns a scheme-less host[:port] endpoint (each one's
+// history is what the layers set, in order) into a URL once the protocol is
+// known. With protocol grpc, as the OTel specification says, such an
+// endpoint means TLS unless OTEL_EXPORTER_OTLP_<SIGNAL>_INSECURE (or
+// OTEL_EXPORTER_OTLP_INSECURE) is true; a missing port is 4317. With any
+// other protocol it is a mistake reported against the key that set it, and
+// the last URL a lower layer set (or none) is kept.
+func resolveEndpoints(c *Config, history map[string][]setting, getenv func(string) string) []Problem {
+	var problems []Problem
+	insecure := func(name string) (bool, bool) {
+		switch strings.ToLower(strings.TrimSpace(getenv(name))) {
+		case "":
+			return false, false
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+		problems = append(problems, Problem{Key: name, Value: getenv(name), Why: "want true or false; keeping false (TLS)"})
+		return false, true
+	}
+	e := &c.Exporter
+	for _, f := range []struct {
+		path, signal string
+		p            *string
+	}{{"exporter.endpoint", "", &e.Endpoint}, {"exporter.traces_endpoint", "TRACES", &e.TracesEndpoint},
+		{"exporter.metrics_endpoint", "METRICS", &e.MetricsEndpoint}, {"exporter.logs_endpoint", "LOGS", &e.LogsEndpoint}} {
+		if !isHostPort(*f.p) {
+			continue
+		}
+		if e.Protocol == "grpc" {
+			plain, set := false, false
+			if f.signal != "" {
+				plain, set = insecure("OTEL_EXPORTER_OTLP_" + f.signal + "_INSECURE")
+			}
+			if !set {
+				plain, _ = insecure("OTEL_EXPORTER_OTLP_INSECURE")
+			}
+			hostPort := *f.p
+			if _, _, err := net.SplitHostPort(hostPort); err != nil {
+				hostPort = net.JoinHostPort(hostPort, DefaultGRPCPort)
+			}
+			scheme := "https://"
+			if plain {
+				scheme = "http://"
+			}
+			*f.p = scheme + hostPort
+			continue
+		}
+		hist := history[f.path]
+		last := hist[len(hist)-1]
+		*f.p = ""
+		for i := len(hist) - 2; i >= 0; i-- {
+			if !isHostPort(hist[i].value) {
+				*f.p = hist[i].value
+				break
+			}
+		}
+		problems = append(problems, Problem{Key: last.name, Value: last.value,
+			Why: "an endpoint without http:// or https:// is only valid with protocol grpc; keeping the previous value"})
+	}
+	return problems
+}
+
+// setting is one value a layer set for a key, and the variable or file key
+// it came from.
+type setting struct{ name, value string }
 
 // keys builds the registry bound to c.
 func keys(c *Config) []Key {
@@ -346,6 +460,12 @@ func defaults(memoryMB int) *Config {
 
 // Load resolves the configuration. getenv and readFile are os.Getenv and
 // os.ReadFile outside tests.
+//
+// An endpoint may also be a scheme-less host[:port], the form gRPC clients
+// take: with protocol grpc it becomes https://host:port (default port
+// 4317), or http://host:port when OTEL_EXPORTER_OTLP_INSECURE (or the
+// signal's OTEL_EXPORTER_OTLP_<SIGNAL>_INSECURE) is true, as the OTel
+// specification says; with any other protocol it is a Problem.
 func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, []Problem) {
 	memoryMB, _ := strconv.Atoi(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
 	if memoryMB <= 0 {
@@ -360,8 +480,16 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 		byPath[reg[i].Path] = &reg[i]
 	}
 	var problems []Problem
+	// What set each endpoint, layer by layer: a host:port endpoint can only
+	// be judged once the protocol is known, and a rejected one falls back
+	// to the layer below.
+	history := map[string][]setting{}
 	apply := func(k *Key, name, v string) {
-		if err := k.set(c, v); err != nil {
+		err := k.set(c, v)
+		if err == nil && strings.HasPrefix(k.Path, "exporter.") && strings.HasSuffix(k.Path, "endpoint") {
+			history[k.Path] = append(history[k.Path], setting{name, strings.TrimSpace(v)})
+		}
+		if err != nil {
 			shown := v
 			if k.Path == "exporter.headers" {
 				shown = ""
@@ -422,6 +550,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 			apply(&reg[i], reg[i].Env, v)
 		}
 	}
+	problems = append(problems, resolveEndpoints(c, history, getenv)...)
 	return c, problems
 }
 

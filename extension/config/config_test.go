@@ -258,3 +258,66 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestGRPCHostPortEndpoints(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want Exporter // the endpoints only
+	}{
+		{"tls by default", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"},
+			Exporter{Endpoint: "https://collector:4317"}},
+		{"insecure", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "10.0.0.1:9000",
+			"OTEL_EXPORTER_OTLP_INSECURE": "TRUE"}, Exporter{Endpoint: "http://10.0.0.1:9000"}},
+		{"default port", map[string]string{"LAMBDA_OTEL_EXPORTER_PROTOCOL": "grpc", "LAMBDA_OTEL_EXPORTER_ENDPOINT": "collector"},
+			Exporter{Endpoint: "https://collector:4317"}},
+		{"ipv6", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "[::1]:4317",
+			"OTEL_EXPORTER_OTLP_INSECURE": "true"}, Exporter{Endpoint: "http://[::1]:4317"}},
+		{"per signal insecure wins", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "t:1", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "l:2",
+			"OTEL_EXPORTER_OTLP_INSECURE": "true", "OTEL_EXPORTER_OTLP_TRACES_INSECURE": "false"},
+			Exporter{TracesEndpoint: "https://t:1", LogsEndpoint: "http://l:2"}},
+		{"a scheme wins over insecure", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:4317", "OTEL_EXPORTER_OTLP_INSECURE": "true"},
+			Exporter{Endpoint: "https://c:4317"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, problems := Load(env(tc.env), noFile)
+			if len(problems) != 0 {
+				t.Fatal(problems)
+			}
+			e := c.Exporter
+			if e.Endpoint != tc.want.Endpoint || e.TracesEndpoint != tc.want.TracesEndpoint ||
+				e.MetricsEndpoint != tc.want.MetricsEndpoint || e.LogsEndpoint != tc.want.LogsEndpoint {
+				t.Fatalf("got %+v, want %+v", e, tc.want)
+			}
+		})
+	}
+}
+
+func TestHostPortEndpointNeedsGRPC(t *testing.T) {
+	// Without grpc a host:port is named as a problem and the layer below
+	// keeps its say.
+	c, problems := Load(env(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example",
+		"LAMBDA_OTEL_EXPORTER_ENDPOINT": "collector:4318"}), noFile)
+	if c.Exporter.Endpoint != "https://otel.example" || len(problems) != 1 || problems[0].Key != "LAMBDA_OTEL_EXPORTER_ENDPOINT" ||
+		!strings.Contains(problems[0].Why, "grpc") {
+		t.Fatalf("endpoint %q, problems %v", c.Exporter.Endpoint, problems)
+	}
+	c, problems = Load(env(map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318"}), noFile)
+	if c.Exporter.TracesEndpoint != "" || len(problems) != 1 || problems[0].Key != "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" {
+		t.Fatalf("endpoint %q, problems %v", c.Exporter.TracesEndpoint, problems)
+	}
+	// A bad insecure flag is named; TLS stays.
+	c, problems = Load(env(map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "c:1",
+		"OTEL_EXPORTER_OTLP_INSECURE": "yes"}), noFile)
+	if c.Exporter.Endpoint != "https://c:1" || len(problems) != 1 || problems[0].Key != "OTEL_EXPORTER_OTLP_INSECURE" {
+		t.Fatalf("endpoint %q, problems %v", c.Exporter.Endpoint, problems)
+	}
+	for _, bad := range []string{"not a url", "host:port", "host:0", "a/b:1", "::1:4317", ":4317", "ftp://x"} {
+		c, problems := Load(env(map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": bad}), noFile)
+		if c.Exporter.Endpoint != "" || len(problems) != 1 {
+			t.Errorf("%q: endpoint %q, problems %v", bad, c.Exporter.Endpoint, problems)
+		}
+	}
+}

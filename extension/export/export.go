@@ -1,6 +1,7 @@
 // Package export sends the extension's batches to an OTLP backend over
-// OTLP/HTTP (protobuf), bounded by the caller's budget, and writes what
-// cannot be sent to stdout, where it lands in the function's logs.
+// OTLP/HTTP (protobuf) or OTLP/gRPC, bounded by the caller's budget, and
+// writes what cannot be sent to stdout, where it lands in the function's
+// logs.
 //
 // Signals are named by the strings "traces", "metrics" and "logs" (the OTLP
 // path segments), not by extension/wire.Signal, so that this package and the
@@ -24,9 +25,42 @@
 // Retry-After (seconds or an HTTP date) — but only if that wait fits in the
 // remaining budget; if it does not, Export stops at once rather than burn
 // the budget on a wait that cannot end in an attempt. Any other status is
-// final. A 2xx response body is read for OTLP partial success
-// (Export*ServiceResponse.partial_success), which is logged with its counts
-// and reported in Result.Rejected.
+// final; a final 4xx is also Result.Permanent (the batch can be dropped:
+// sending it again cannot succeed). A 2xx response body is read for OTLP
+// partial success (Export*ServiceResponse.partial_success), which is logged
+// with its counts and reported in Result.Rejected.
+//
+// # OTLP/gRPC
+//
+// With protocol grpc each export is a unary call to the signal's Export
+// method (/opentelemetry.proto.collector.trace.v1.TraceService/Export and
+// its metrics and logs counterparts) on the endpoint's host — its path, as
+// in gRPC clients, is ignored — over net/http's own HTTP/2: TLS with ALPN h2
+// for https endpoints (certificates verified unless insecure_skip_verify),
+// h2c with prior knowledge for http ones (config turns a scheme-less
+// host:port into one of these). grpc-go is not linked; package
+// internal/grpcwire holds the wire details, shared with the receiver. The
+// body is one length-prefixed message, gzipped with the compressed flag and
+// grpc-encoding: gzip when compression is on; the request carries
+// content-type application/grpc, te: trailers, grpc-accept-encoding: gzip,
+// grpc-timeout (the attempt's own deadline) and the configured headers as
+// metadata.
+//
+// The outcome is the grpc-status trailer (or header, in a Trailers-Only
+// answer) with grpc-message; an answer without one — a proxy's — gets the
+// status gRPC's HTTP mapping gives its HTTP status (429, 502, 503, 504 →
+// UNAVAILABLE, 401 → UNAUTHENTICATED, …). The OTLP specification's
+// retryable codes are retried like the retryable HTTP statuses: CANCELLED,
+// DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS, and
+// RESOURCE_EXHAUSTED only when grpc-status-details-bin carries a
+// google.rpc.RetryInfo; a RetryInfo's retry_delay is used as Retry-After
+// is, under the same budget rule. INVALID_ARGUMENT, NOT_FOUND,
+// ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION, UNIMPLEMENTED,
+// UNAUTHENTICATED and RESOURCE_EXHAUSTED without RetryInfo are final and
+// Permanent, like a final 4xx; any other code is final. An answer cut off
+// before its status (RST_STREAM, GOAWAY, a reset connection) is a transport
+// error, retried. An OK answer's message is read for partial success as
+// over HTTP. Failures carry a *GRPCStatusError.
 //
 // # Breaker
 //
@@ -41,7 +75,8 @@
 // and every Options.ProbeEvery-th such call is let through as a probe: one
 // attempt, no retries, so a probe costs at most one Timeout. A probe that
 // gets any answer from the backend (2xx, or a final 4xx, which proves it is
-// up) closes the breaker. Final 4xx answers never count as failures.
+// up) closes the breaker. Final 4xx answers (and their gRPC counterparts,
+// see Result.Permanent) never count as failures.
 //
 // Probes are counted in calls, not in wall-clock time, on purpose: Lambda
 // freezes the extension between invocations, so a wall-clock interval
@@ -89,9 +124,10 @@
 //
 // # Not yet supported
 //
-// Protocols http/json and grpc: New returns ErrUnsupportedProtocol for them
-// (when an endpoint is configured). Both need work beyond this package's
-// scope (a protobuf→JSON transcoder, a gRPC framing client).
+// Protocol http/json: New returns ErrUnsupportedProtocol for it (when an
+// endpoint is configured); it needs a protobuf→JSON transcoder. A protocol
+// is a wireProtocol value (protocol.go), so it slots in beside
+// httpProtobuf and grpcProtocol without touching the policies above.
 package export
 
 import (
@@ -152,14 +188,15 @@ var (
 	// backend's breaker is open.
 	ErrBreakerOpen = errors.New("export: backend unavailable, breaker open: skipped without sending")
 	// ErrUnsupportedProtocol is returned by New for a protocol this package
-	// cannot speak yet (http/json, grpc).
+	// cannot speak yet (http/json).
 	ErrUnsupportedProtocol = errors.New("export: protocol not supported yet")
 	// ErrNoBudget is Result.Err when the budget ran out before an attempt
 	// could start (possibly after earlier attempts).
 	ErrNoBudget = errors.New("export: budget exhausted")
 )
 
-// StatusError is a final non-2xx HTTP response.
+// StatusError is a final non-2xx HTTP response (protocol http/protobuf;
+// over gRPC a failure is a *GRPCStatusError).
 type StatusError struct {
 	// Status is the HTTP status code.
 	Status int
@@ -208,7 +245,8 @@ type Options struct {
 
 // Result is the outcome of one Export.
 type Result struct {
-	// OK: the backend accepted the export (2xx), perhaps partially.
+	// OK: the backend accepted the export (2xx, or gRPC OK), perhaps
+	// partially.
 	OK bool
 	// Fallback: no endpoint for the signal; the body went to stdout.
 	Fallback bool
@@ -217,7 +255,8 @@ type Result struct {
 	// Err says why the export failed; nil when OK, and for a successful
 	// fallback.
 	Err error
-	// Status is the last HTTP status received, 0 if none.
+	// Status is the last HTTP status received, 0 if none (200 for a gRPC
+	// call that got an answer: its status is in Err).
 	Status int
 	// Attempts is how many requests were started.
 	Attempts int
@@ -230,6 +269,12 @@ type Result struct {
 	// and RejectedMessage its explanation.
 	Rejected        int64
 	RejectedMessage string
+	// Permanent: the backend is up and refused this request for good (an
+	// HTTP 4xx other than 408 and 429, or a gRPC status such as
+	// INVALID_ARGUMENT, see the package documentation); sending the same
+	// body again cannot succeed, so the caller should drop it rather than
+	// requeue it.
+	Permanent bool
 }
 
 // Stats are the exporter's counters since New.
@@ -272,6 +317,7 @@ type Exporter struct {
 	opts    Options
 	log     *slog.Logger
 	client  *http.Client
+	proto   wireProtocol
 	header  http.Header
 	gzip    bool
 	targets [3]target
@@ -327,9 +373,16 @@ func New(cfg config.Exporter, opts Options) (*Exporter, error) {
 		cfg.Timeout = time.Second
 	}
 	e := &Exporter{cfg: cfg, opts: opts, log: opts.Logger, gzip: cfg.Compression == "gzip", sleep: sleepCtx}
+	e.proto = protocolFor(cfg.Protocol)
+	supported := e.proto != nil
+	if !supported {
+		// Harmless until an endpoint needs it: checked below.
+		e.proto = httpProtobuf{}
+	}
 
 	breakers := map[string]*breaker{}
 	var missing []string
+	warnedPath := false
 	for i, sig := range signals {
 		t := &e.targets[i]
 		t.fallback = fallbackPrefix(opts.Source, sig)
@@ -343,6 +396,17 @@ func New(cfg config.Exporter, opts Options) (*Exporter, error) {
 			// The URL itself may hold credentials: name the signal only.
 			return nil, fmt.Errorf("export: the %s endpoint is not an http(s) URL", sig)
 		}
+		t.url = e.proto.target(t.url, u, sig)
+		if cfg.Protocol == "grpc" && !warnedPath && (strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil) {
+			// Said, not refused: gRPC clients ignore them too, and a path
+			// copied from an OTLP/HTTP setup is an easy mistake to make.
+			warnedPath = true
+			e.log.Warn("the path, query and credentials of a grpc endpoint are ignored: gRPC calls go to the host's Export method",
+				"signal", sig, "endpoint", redact(u))
+		}
+		if tu, err := url.Parse(t.url); err == nil {
+			u = tu
+		}
 		t.shown = redact(u)
 		key := u.Scheme + "://" + u.Host
 		if breakers[key] == nil {
@@ -350,12 +414,8 @@ func New(cfg config.Exporter, opts Options) (*Exporter, error) {
 		}
 		t.breaker = breakers[key]
 	}
-	if len(missing) < len(signals) {
-		switch cfg.Protocol {
-		case "", "http/protobuf":
-		default:
-			return nil, fmt.Errorf("%w: %q (use http/protobuf)", ErrUnsupportedProtocol, cfg.Protocol)
-		}
+	if len(missing) < len(signals) && !supported {
+		return nil, fmt.Errorf("%w: %q (use http/protobuf or grpc)", ErrUnsupportedProtocol, cfg.Protocol)
 	}
 	if len(missing) > 0 {
 		// Said once here, not per export: every flush would repeat it.
@@ -365,28 +425,22 @@ func New(cfg config.Exporter, opts Options) (*Exporter, error) {
 
 	e.header = http.Header{}
 	for k, v := range cfg.Headers {
-		// The body's type and encoding are ours to say.
-		switch strings.ToLower(k) {
-		case "content-type", "content-encoding", "content-length":
+		if e.proto.reserved(strings.ToLower(k)) {
 			continue
 		}
+		// With grpc these are the call's metadata; HTTP/2 sends every
+		// name lower-case.
 		e.header.Set(k, v)
 	}
-	e.header.Set("Content-Type", "application/x-protobuf")
-	if e.gzip {
-		e.header.Set("Content-Encoding", "gzip")
-	}
+	e.proto.setHeaders(e.header, e.gzip)
 	if e.header.Get("User-Agent") == "" {
 		e.header.Set("User-Agent", "lambdaotel-extension")
 	}
 
 	tr := &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
 		// The budget bounds dialing through the request context; the
 		// dialer's own timeout only guards against a context without one.
 		DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		// A custom TLS config turns HTTP/2 off unless forced.
-		ForceAttemptHTTP2: true,
 		// One flush sends at most three requests (one per signal) at a
 		// time, so a few idle connections per host keep them all warm.
 		MaxIdleConns:        16,
@@ -401,6 +455,7 @@ func New(cfg config.Exporter, opts Options) (*Exporter, error) {
 			InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec
 		},
 	}
+	e.proto.configure(tr)
 	e.client = &http.Client{
 		Transport: tr,
 		// A redirect would carry the configured headers (tokens) to
@@ -511,12 +566,7 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 		deadline, _ = ctx.Deadline()
 	}
 
-	payload := body
-	var zb *bytes.Buffer
-	if e.gzip {
-		zb = compress(body)
-		payload = zb.Bytes()
-	}
+	payload, zb := e.proto.encode(body, e.gzip)
 	var bodies []*requestBody
 	defer func() {
 		// The transport may still be reading a body after Do returns
@@ -568,6 +618,7 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 			return res, success
 		}
 		if !a.retryable {
+			res.Permanent = a.permanent
 			return res, fail()
 		}
 		if ctx.Err() != nil {
@@ -583,7 +634,7 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 		}
 		if time.Until(deadline)-e.opts.Margin-wait < minAttempt {
 			if a.hasRetryAfter {
-				res.Err = fmt.Errorf("%w (Retry-After %s exceeds the remaining budget)", res.Err, wait)
+				res.Err = fmt.Errorf("%w (%s %s exceeds the remaining budget)", res.Err, a.retryHint, wait)
 			}
 			return res, fail()
 		}
@@ -599,8 +650,8 @@ type outcome uint8
 
 const (
 	none        outcome = iota // says nothing (no attempt, or cancelled)
-	success                    // 2xx
-	answered                   // a final 4xx: the backend is up, the request is not welcome
+	success                    // 2xx, gRPC OK
+	answered                   // a final refusal (Result.Permanent): the backend is up, the request is not welcome
 	unavailable                // transport error, 5xx, retries exhausted
 	slow                       // the backend did not answer in time
 )
@@ -611,7 +662,7 @@ func failureOf(a attemptResult) outcome {
 		return slow
 	case a.cancelled:
 		return none
-	case a.status >= 400 && a.status < 500 && !a.retryable:
+	case a.permanent:
 		return answered
 	}
 	return unavailable
@@ -653,13 +704,18 @@ type requestBody struct {
 func (b *requestBody) Close() error { b.closed.Store(true); return nil }
 
 type attemptResult struct {
-	status          int
-	err             error
-	retryable       bool
-	slow            bool
-	cancelled       bool
+	status    int
+	err       error
+	retryable bool
+	// permanent: the backend refused the request for good (Result.Permanent).
+	permanent bool
+	slow      bool
+	cancelled bool
+	// retryAfter is the backend's own retry delay, when hasRetryAfter;
+	// retryHint names where it came from, for errors.
 	retryAfter      time.Duration
 	hasRetryAfter   bool
+	retryHint       string
 	rejected        int64
 	rejectedMessage string
 }
@@ -678,43 +734,40 @@ func (e *Exporter) attempt(ctx context.Context, endpoint string, body *requestBo
 		body.closed.Store(true)
 	}
 	req.Header = e.header.Clone()
+	deadline, _ := ctx.Deadline()
+	e.proto.prepare(req.Header, deadline)
 	resp, err := e.client.Do(req)
 	if err != nil {
 		// Do closes the body on error too, possibly later; it is checked
 		// before reuse.
-		err = unwrapURL(err)
-		var cv *tls.CertificateVerificationError
-		switch {
-		case errors.As(err, &cv):
-			// Retrying cannot fix a certificate.
-			return attemptResult{err: fmt.Errorf("export: %w", err)}
-		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-			return attemptResult{err: fmt.Errorf("export: no answer within %s: %w", timeout.Round(time.Millisecond), err), retryable: true,
-				slow: timeout >= min(e.cfg.Timeout, slowEvidence)}
-		case errors.Is(err, context.Canceled):
-			return attemptResult{err: fmt.Errorf("export: %w", err), cancelled: true}
-		}
-		return attemptResult{err: fmt.Errorf("export: %w", err), retryable: true}
+		return e.transportFailure(err, timeout)
 	}
 	defer resp.Body.Close()
-	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	a := attemptResult{status: resp.StatusCode}
-	if resp.StatusCode/100 == 2 {
-		// The export is accepted once the status is in; a body cut short
-		// only loses the partial-success detail.
-		if rerr == nil {
-			a.rejected, a.rejectedMessage = parsePartialSuccess(resp.Header.Get("Content-Type"), data)
-		}
-		return a
-	}
-	a.err = &StatusError{Status: resp.StatusCode, Message: errorMessage(resp.Header.Get("Content-Type"), data)}
-	switch resp.StatusCode {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		a.retryable = true
-		a.retryAfter, a.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), e.opts.Now())
+	a, err := e.proto.read(resp, e.opts.Now())
+	if err != nil {
+		// The answer was cut off: as good as none.
+		f := e.transportFailure(err, timeout)
+		f.status = resp.StatusCode
+		return f
 	}
 	return a
+}
+
+// transportFailure classifies an attempt that got no (complete) answer.
+func (e *Exporter) transportFailure(err error, timeout time.Duration) attemptResult {
+	err = unwrapURL(err)
+	var cv *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &cv):
+		// Retrying cannot fix a certificate.
+		return attemptResult{err: fmt.Errorf("export: %w", err)}
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return attemptResult{err: fmt.Errorf("export: no answer within %s: %w", timeout.Round(time.Millisecond), err), retryable: true,
+			slow: timeout >= min(e.cfg.Timeout, slowEvidence)}
+	case errors.Is(err, context.Canceled):
+		return attemptResult{err: fmt.Errorf("export: %w", err), cancelled: true}
+	}
+	return attemptResult{err: fmt.Errorf("export: %w", err), retryable: true}
 }
 
 // unwrapURL drops the *url.Error wrapper, whose text repeats the URL (and
@@ -765,18 +818,23 @@ var (
 	bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 )
 
-// compress gzips body into a pooled buffer. Writers are pooled because each
-// holds about a megabyte of compressor state.
+// compress gzips body into a pooled buffer.
 func compress(body []byte) *bytes.Buffer {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
+	gzipTo(buf, body)
+	return buf
+}
+
+// gzipTo appends the gzip of body to buf. Writers are pooled because each
+// holds about a megabyte of compressor state.
+func gzipTo(buf *bytes.Buffer, body []byte) {
 	zw := gzipPool.Get().(*gzip.Writer)
 	zw.Reset(buf)
 	_, _ = zw.Write(body) // a bytes.Buffer does not fail
 	_ = zw.Close()
 	zw.Reset(io.Discard) // do not keep buf reachable from the pool
 	gzipPool.Put(zw)
-	return buf
 }
 
 func putBuffer(b *bytes.Buffer) {

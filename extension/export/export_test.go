@@ -455,7 +455,10 @@ func TestSecretsNeverLogged(t *testing.T) {
 }
 
 func TestUnsupportedProtocol(t *testing.T) {
-	for _, p := range []string{"grpc", "http/json"} {
+	if _, err := New(config.Exporter{Endpoint: "http://127.0.0.1:4317", Protocol: "grpc"}, Options{}); err != nil {
+		t.Errorf("grpc: %v", err)
+	}
+	for _, p := range []string{"http/json", "thrift"} {
 		_, err := New(config.Exporter{Endpoint: "http://127.0.0.1:4318", Protocol: p}, Options{})
 		if !errors.Is(err, ErrUnsupportedProtocol) || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: err = %v", p, err)

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +22,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/lambdaotel/lambdaotel/extension/config"
+	"github.com/lambdaotel/lambdaotel/internal/grpcwire"
 )
 
 // traces builds a valid ExportTraceServiceRequest with resources ×
@@ -248,4 +253,183 @@ func budget(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// grpcCall is one call the gRPC test backend received.
+type grpcCall struct {
+	path   string
+	proto  string
+	header http.Header
+	flag   byte   // the message prefix's compressed flag
+	length int    // the prefix's length
+	wire   int    // bytes after the prefix
+	body   []byte // the message, decompressed
+	err    string // what was wrong with the framing, if anything
+}
+
+// grpcAnswer scripts one answer of the gRPC test backend. The zero value
+// is a plain success: headers, an empty response message, grpc-status 0.
+type grpcAnswer struct {
+	code    grpcwire.Code
+	message string
+	// retryDelay ≥ 0 adds grpc-status-details-bin with a RetryInfo.
+	retryDelay time.Duration
+	hasRetry   bool
+	// trailersOnly puts the status in the headers, with no body.
+	trailersOnly bool
+	// httpStatus ≠ 0 answers like a proxy: that status, text/plain, no
+	// gRPC at all; notGRPC answers 200 with an HTML page.
+	httpStatus int
+	notGRPC    bool
+	// header is added to the response headers (e.g. Retry-After).
+	header http.Header
+	// response is the success message (e.g. a partial success), gzipped
+	// with the compressed flag when gzip.
+	response []byte
+	gzip     bool
+	// cutOff resets the stream (RST_STREAM) after the headers and part of
+	// the message; dropConn closes the whole connection at that point.
+	cutOff, dropConn bool
+	// hang waits for the client to give up: a backend that does not
+	// answer in time.
+	hang bool
+}
+
+// grpcBackend is a gRPC server on net/http (h2c, or TLS with h2) that
+// records every call and answers as a test scripts per hit.
+type grpcBackend struct {
+	*httptest.Server
+	hits   atomic.Int64
+	mu     sync.Mutex
+	calls  []grpcCall
+	answer func(n int64) grpcAnswer // nil: always OK
+}
+
+// newGRPCBackend starts a gRPC test backend: h2c on an http:// URL, or
+// TLS (httptest's self-signed certificate, ALPN h2) on an https:// one.
+func newGRPCBackend(t testing.TB, useTLS bool, answer func(n int64) grpcAnswer) *grpcBackend {
+	b := &grpcBackend{answer: answer}
+	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(b.serve))
+	b.Config.ErrorLog = log.New(io.Discard, "", 0) // expected resets and handshake failures
+	if useTLS {
+		b.EnableHTTP2 = true
+		b.StartTLS()
+	} else {
+		var p http.Protocols
+		p.SetUnencryptedHTTP2(true)
+		b.Config.Protocols = &p
+		b.Start()
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func (b *grpcBackend) serve(w http.ResponseWriter, r *http.Request) {
+	n := b.hits.Add(1)
+	raw, _ := io.ReadAll(r.Body)
+	c := grpcCall{path: r.URL.Path, proto: r.Proto, header: r.Header.Clone()}
+	if len(raw) < grpcwire.PrefixLen {
+		c.err = fmt.Sprintf("%d-byte body", len(raw))
+	} else {
+		c.flag, c.length, c.wire = raw[0], int(binary.BigEndian.Uint32(raw[1:5])), len(raw)-grpcwire.PrefixLen
+		c.body = raw[grpcwire.PrefixLen:]
+		if c.flag == 1 {
+			zr, err := gzip.NewReader(bytes.NewReader(c.body))
+			if err == nil {
+				c.body, err = io.ReadAll(zr)
+			}
+			if err != nil {
+				c.err = "bad gzip: " + err.Error()
+			}
+		}
+	}
+	b.mu.Lock()
+	b.calls = append(b.calls, c)
+	b.mu.Unlock()
+
+	var a grpcAnswer
+	if b.answer != nil {
+		a = b.answer(n)
+	}
+	h := w.Header()
+	for k, v := range a.header {
+		h[k] = v
+	}
+	switch {
+	case a.hang:
+		<-r.Context().Done()
+		return
+	case a.notGRPC:
+		h.Set("Content-Type", "text/html")
+		io.WriteString(w, "<html>captive portal</html>")
+		return
+	case a.httpStatus != 0:
+		h.Set("Content-Type", "text/plain")
+		w.WriteHeader(a.httpStatus)
+		io.WriteString(w, "upstream connect error\n")
+		return
+	}
+	h.Set("Content-Type", "application/grpc")
+	h.Set("Grpc-Accept-Encoding", "gzip")
+	if a.cutOff || a.dropConn {
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte{0, 0, 0}) // part of a prefix
+		http.NewResponseController(w).Flush()
+		if a.dropConn {
+			b.CloseClientConnections()
+			<-r.Context().Done()
+			return
+		}
+		panic(http.ErrAbortHandler) // RST_STREAM
+	}
+	status := func(h http.Header) {
+		h.Set("Grpc-Status", strconv.Itoa(int(a.code)))
+		if a.message != "" {
+			h.Set("Grpc-Message", grpcwire.EncodeMessage(a.message))
+		}
+		if a.hasRetry {
+			h.Set("Grpc-Status-Details-Bin", grpcwire.EncodeBinaryHeader(
+				grpcwire.AppendStatus(nil, a.code, a.message, grpcwire.RetryInfoDetail(a.retryDelay))))
+		}
+	}
+	if a.trailersOnly {
+		status(h)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	msg := a.response
+	if a.gzip {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write(msg)
+		zw.Close()
+		msg = zb.Bytes()
+		h.Set("Grpc-Encoding", "gzip")
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(grpcwire.AppendPrefix(nil, a.gzip, len(msg)))
+	w.Write(msg)
+	// Keys set after the body with TrailerPrefix go out as trailers.
+	tr := http.Header{}
+	status(tr)
+	for k, v := range tr {
+		h[http.TrailerPrefix+k] = v
+	}
+}
+
+func (b *grpcBackend) call(i int) grpcCall {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[i]
+}
+
+func (b *grpcBackend) lastCall() grpcCall {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[len(b.calls)-1]
+}
+
+// grpcConfig is an exporter configuration for gRPC to url.
+func grpcConfig(url string) config.Exporter {
+	return config.Exporter{Endpoint: url, Protocol: "grpc", Compression: "gzip"}
 }

@@ -68,15 +68,14 @@
 // message and one detail, an Any holding RetryInfo{retry_delay: 1s}, the gRPC
 // counterpart of the HTTP receiver's Retry-After: 1. It also carries
 // grpc-retry-pushback-ms: 1000, the hint grpc-go's own retry policy reads.
-// Both are encoded by hand (a few constant bytes) so the package needs no
-// protobuf runtime.
+// Both are built once, at start, by internal/grpcwire (shared with the
+// exporter), which encodes them with protowire: no generated code.
 package grpcrecv
 
 import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -86,32 +85,32 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
+	"time"
 
 	"github.com/lambdaotel/lambdaotel/extension/receiver"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/grpcwire"
 )
 
 // The OTLP/gRPC method paths (":path" pseudo-headers).
 const (
-	PathTraces  = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-	PathMetrics = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
-	PathLogs    = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+	PathTraces  = grpcwire.PathTraces
+	PathMetrics = grpcwire.PathMetrics
+	PathLogs    = grpcwire.PathLogs
 )
 
-// gRPC status codes used here (google.golang.org/grpc/codes values, which
-// are fixed by the gRPC specification).
+// gRPC status codes used here.
 const (
-	codeOK                = 0
-	codeInvalidArgument   = 3
-	codeResourceExhausted = 8
-	codeUnimplemented     = 12
-	codeInternal          = 13
+	codeOK                = int(grpcwire.OK)
+	codeInvalidArgument   = int(grpcwire.InvalidArgument)
+	codeResourceExhausted = int(grpcwire.ResourceExhausted)
+	codeUnimplemented     = int(grpcwire.Unimplemented)
+	codeInternal          = int(grpcwire.Internal)
 )
 
 // prefixLen is the size of a gRPC message prefix: 1-byte compressed flag and
 // 4-byte big-endian length.
-const prefixLen = 5
+const prefixLen = grpcwire.PrefixLen
 
 // Options tune a Receiver. The zero value is usable.
 type Options struct {
@@ -164,12 +163,12 @@ var (
 // Header names. HTTP/2 sends them lower-case whatever the map key's case;
 // the keys are canonical so that net/http and tests can use Header.Get.
 const (
-	hdrStatus         = "Grpc-Status"
-	hdrMessage        = "Grpc-Message"
-	hdrStatusDetails  = "Grpc-Status-Details-Bin"
-	hdrRetryPushback  = "Grpc-Retry-Pushback-Ms"
-	hdrAcceptEncoding = "Grpc-Accept-Encoding"
-	hdrEncoding       = "Grpc-Encoding"
+	hdrStatus         = grpcwire.HeaderStatus
+	hdrMessage        = grpcwire.HeaderMessage
+	hdrStatusDetails  = grpcwire.HeaderStatusDetails
+	hdrRetryPushback  = grpcwire.HeaderRetryPushback
+	hdrAcceptEncoding = grpcwire.HeaderAcceptEncoding
+	hdrEncoding       = grpcwire.HeaderEncoding
 )
 
 // ServeHTTP serves one unary OTLP Export call.
@@ -432,37 +431,9 @@ func (z *gzipReader) dropLarge() {
 
 var gzipPool = sync.Pool{New: func() any { return new(gzipReader) }}
 
-// encodeMessage percent-encodes a grpc-message value as the gRPC HTTP/2
-// protocol specifies: every byte outside printable ASCII (0x20–0x7E), and
-// '%' itself, becomes %XX. Invalid UTF-8 is replaced first, because
-// receivers decode the result as UTF-8.
-func encodeMessage(msg string) string {
-	msg = strings.ToValidUTF8(msg, string(utf8.RuneError))
-	plain := true
-	for i := 0; i < len(msg); i++ {
-		if c := msg[i]; c < 0x20 || c > 0x7e || c == '%' {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return msg
-	}
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(msg) + 16)
-	for i := 0; i < len(msg); i++ {
-		c := msg[i]
-		if c < 0x20 || c > 0x7e || c == '%' {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
-		} else {
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+// encodeMessage percent-encodes a grpc-message value (see
+// grpcwire.EncodeMessage).
+func encodeMessage(msg string) string { return grpcwire.EncodeMessage(msg) }
 
 const queueFullMessage = "queue full, retry later"
 
@@ -472,39 +443,5 @@ const queueFullMessage = "queue full, retry later"
 //	google.rpc.Status{code: 8, message: queueFullMessage,
 //	    details: [Any{type_url: "type.googleapis.com/google.rpc.RetryInfo",
 //	                  value: RetryInfo{retry_delay: Duration{seconds: 1}}}]}
-var queueFullDetails = []string{base64.RawStdEncoding.EncodeToString(
-	rpcStatus(codeResourceExhausted, queueFullMessage, retryInfoAny(1)))}
-
-// rpcStatus encodes a google.rpc.Status (code = 1, message = 2, details = 3).
-func rpcStatus(code int, msg string, details ...[]byte) []byte {
-	var b []byte
-	b = appendVarintField(b, 1, uint64(code))
-	b = appendBytesField(b, 2, []byte(msg))
-	for _, d := range details {
-		b = appendBytesField(b, 3, d)
-	}
-	return b
-}
-
-// retryInfoAny encodes a google.protobuf.Any (type_url = 1, value = 2)
-// holding a google.rpc.RetryInfo (retry_delay = 1) whose
-// google.protobuf.Duration (seconds = 1) is seconds long.
-func retryInfoAny(seconds int64) []byte {
-	duration := appendVarintField(nil, 1, uint64(seconds))
-	retryInfo := appendBytesField(nil, 1, duration)
-	anyMsg := appendBytesField(nil, 1, []byte("type.googleapis.com/google.rpc.RetryInfo"))
-	return appendBytesField(anyMsg, 2, retryInfo)
-}
-
-// appendVarintField appends a protobuf varint field (wire type 0).
-func appendVarintField(b []byte, num int, v uint64) []byte {
-	b = binary.AppendUvarint(b, uint64(num)<<3) // wire type 0
-	return binary.AppendUvarint(b, v)
-}
-
-// appendBytesField appends a protobuf length-delimited field (wire type 2).
-func appendBytesField(b []byte, num int, v []byte) []byte {
-	b = binary.AppendUvarint(b, uint64(num)<<3|2)
-	b = binary.AppendUvarint(b, uint64(len(v)))
-	return append(b, v...)
-}
+var queueFullDetails = []string{grpcwire.EncodeBinaryHeader(
+	grpcwire.AppendStatus(nil, grpcwire.ResourceExhausted, queueFullMessage, grpcwire.RetryInfoDetail(time.Second)))}
