@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/extension/config"
@@ -27,7 +28,10 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/platform"
 	"github.com/lambdaotel/lambdaotel/extension/queue"
 	"github.com/lambdaotel/lambdaotel/extension/receiver"
+	"github.com/lambdaotel/lambdaotel/extension/resource"
+	"github.com/lambdaotel/lambdaotel/extension/selfmetrics"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/otlpbuild"
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
 )
 
@@ -50,6 +54,7 @@ type Options struct {
 // Run is the extension's whole life: it returns after SHUTDOWN (nil) or on
 // a failure that leaves it unable to work.
 func Run(ctx context.Context, opts Options) error {
+	started := time.Now()
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
@@ -104,7 +109,9 @@ func Run(ctx context.Context, opts Options) error {
 	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log,
 		flush.WithFallbackCost(fallbackCost(opts.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))))
 
-	ext := lifecycle.New(api, tracker, fl, lifecycle.Options{
+	obs := &observed{fl: fl, q: q, exp: exp, rec: selfmetrics.New(started), now: time.Now,
+		emit: cfg.SelfMetrics.On(cfg.Exporter), interval: cfg.SelfMetrics.Interval, last: started}
+	ext := lifecycle.New(api, tracker, obs, lifecycle.Options{
 		Name: opts.Name, ManagedInstances: managed,
 		CompletionWait: cfg.Flush.CompletionWait, Auto: cfg.Flush.CompletionWaitAuto, Off: cfg.Flush.CompletionWaitOff,
 		InvokeBudget: cfg.Flush.InvokeBudget, ShutdownMargin: cfg.Flush.ShutdownMargin, Logger: log,
@@ -175,9 +182,15 @@ func Run(ctx context.Context, opts Options) error {
 			}()
 		}
 	}
-	if _, err := ext.Register(ctx); err != nil {
+	rr, err := ext.Register(ctx)
+	if err != nil {
 		return err
 	}
+	res, badAttrs := resource.FromEnv(opts.Getenv, rr.AccountID)
+	if badAttrs > 0 {
+		log.Warn("configuration", "problem", fmt.Sprintf("OTEL_RESOURCE_ATTRIBUTES: %d entries are not key=value with a percent-encoded value", badAttrs))
+	}
+	obs.res = &res
 	if tel != nil {
 		schema := lambdaapi.Schema20221213
 		if managed {
@@ -200,12 +213,57 @@ func Run(ctx context.Context, opts Options) error {
 		_ = srv.Shutdown(sctx)
 		cancel()
 	}
-	st := q.Stats().Total()
-	log.Info("lambdaotel-extension stopped", "receivedItems", st.Received.Items, "exportedItems", st.Exported.Items, "droppedItems", st.Dropped().Items)
+	log.LogAttrs(context.Background(), slog.LevelInfo, "lambdaotel-extension stopped", selfmetrics.LogAttrs(obs.snapshot())...)
 	if errors.Is(err, lifecycle.ErrShutdown) {
 		return nil
 	}
 	return err
+}
+
+// observed is the Flusher the lifecycle drives: the flusher, timed for
+// the self metrics, which it also queues (before a flush, so they go with
+// it) once per interval and at SHUTDOWN.
+type observed struct {
+	fl       *flush.Flusher
+	q        *queue.Queue
+	exp      *export.Exporter
+	rec      *selfmetrics.Recorder
+	res      *otlpbuild.Resource // set once registered, before any flush
+	now      func() time.Time
+	emit     bool
+	interval time.Duration
+
+	mu   sync.Mutex
+	last time.Time // last self-metrics report queued
+}
+
+func (o *observed) Flush(ctx context.Context, reason string) error {
+	if o.emit && o.res != nil && o.due(reason) {
+		body := o.rec.AppendRequest(nil, o.res, o.snapshot())
+		if c, err := wire.Validate(wire.Metrics, body); err == nil {
+			_ = o.q.Offer(queue.Metrics, body, c.Items) // a full queue drops it, counted
+		}
+	}
+	start := o.now()
+	err := o.fl.Flush(ctx, reason)
+	o.rec.ObserveFlush(reason, o.now().Sub(start))
+	return err
+}
+
+// due reports whether a self-metrics report is due, and if so notes it.
+func (o *observed) due(reason string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	if reason != "shutdown" && now.Sub(o.last) < o.interval {
+		return false
+	}
+	o.last = now
+	return true
+}
+
+func (o *observed) snapshot() selfmetrics.Snapshot {
+	return selfmetrics.Snapshot{Time: o.now(), Queue: o.q.Stats(), Export: o.exp.Stats(), Flush: o.fl.Stats()}
 }
 
 // fallbackCost guesses the time to write one MiB as fallback lines before

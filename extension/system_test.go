@@ -112,6 +112,8 @@ func newSim(t *testing.T, timeout time.Duration, mode, backend string, extra map
 	env := map[string]string{
 		"LAMBDA_OTEL_RECEIVER_HTTP_PORT": port,
 		"LAMBDA_OTEL_RECEIVER_GRPC_PORT": strconv.Itoa(freePort(t)),
+		// The backends here take traces only; TestSelfMetrics turns it on.
+		"LAMBDA_OTEL_SELF_METRICS_ENABLED": "false",
 	}
 	if mode != "" {
 		env["LAMBDA_EXTENSION_SPAN_PROCESSOR_MODE"] = mode
@@ -275,18 +277,22 @@ func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T)
 	}
 }
 
-// A configuration the extension cannot work with fails init with a clear
-// error type and message, as Lambda shows it, rather than a silent exit.
-func TestUnusableConfigurationFailsInit(t *testing.T) {
+// An extension that cannot do its job — here its OTLP/HTTP port is taken,
+// so the function's telemetry and completion signals have nowhere to go —
+// fails init with an error Lambda shows, instead of vanishing silently.
+func TestUnusableReceiverPortFailsInit(t *testing.T) {
 	t.Parallel()
-	s := newSim(t, 0, "", "", map[string]string{
-		"LAMBDA_OTEL_EXPORTER_ENDPOINT": "https://otlp.example.com:4317",
-		"LAMBDA_OTEL_EXPORTER_PROTOCOL": "http/json",
-	})
-	err := s.Start(testCtx(t))
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := strconv.Itoa(taken.Addr().(*net.TCPAddr).Port)
+	s := newSim(t, 0, "", "", map[string]string{"LAMBDA_OTEL_RECEIVER_HTTP_PORT": port})
+	err = s.Start(testCtx(t))
 	var ie *lambdasim.InitError
-	if !errors.As(err, &ie) || ie.ErrorType != "Extension.ConfigError" || !strings.Contains(ie.Message, "protocol") {
-		t.Fatalf("Start: %v, want an init error of type Extension.ConfigError naming the protocol", err)
+	if !errors.As(err, &ie) || ie.ErrorType != "Extension.ReceiverUnavailable" || !strings.Contains(ie.Message, port) {
+		t.Fatalf("Start: %v, want an init error of type Extension.ReceiverUnavailable naming port %s", err, port)
 	}
 }
 

@@ -36,6 +36,7 @@ type Config struct {
 	Receiver     Receiver
 	Flush        Flush
 	TelemetryAPI TelemetryAPI
+	SelfMetrics  SelfMetrics
 	// ServiceName is OTEL_SERVICE_NAME, for the extension's own telemetry.
 	ServiceName string
 	// File is the configuration file that was read, if any.
@@ -132,6 +133,29 @@ type TelemetryAPI struct {
 	// BufferTimeout is the subscription's buffering.timeoutMs: small, so
 	// that platform.runtimeDone arrives while the hold is still useful.
 	BufferTimeout time.Duration
+}
+
+// SelfMetrics is the extension's telemetry about itself (received,
+// exported, dropped, retried, fallback, flush durations) as OTLP metrics.
+type SelfMetrics struct {
+	// Enabled is "auto" (when a metrics endpoint is configured: without
+	// one they would only add otlp_fallback lines to the logs), "true" or
+	// "false". The counters are logged at SHUTDOWN either way.
+	Enabled string
+	// Interval is the least time between two reports; one more is sent
+	// at SHUTDOWN.
+	Interval time.Duration
+}
+
+// On reports whether self metrics are exported, given the configuration.
+func (s SelfMetrics) On(e Exporter) bool {
+	switch s.Enabled {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return e.SignalEndpoint("metrics") != ""
 }
 
 // Problem is a setting that could not be used.
@@ -355,10 +379,10 @@ type setting struct{ name, value string }
 
 // keys builds the registry bound to c.
 func keys(c *Config) []Key {
-	e, r, f, t := &c.Exporter, &c.Receiver, &c.Flush, &c.TelemetryAPI
+	e, r, f, t, sm := &c.Exporter, &c.Receiver, &c.Flush, &c.TelemetryAPI, &c.SelfMetrics
 	return []Key{
 		{Path: "exporter.endpoint", OTel: []string{"OTEL_EXPORTER_OTLP_ENDPOINT"}, Default: "(none: stdout fallback)",
-			Doc: "base URL of the OTLP backend; each signal goes to <endpoint>/v1/<signal>", set: endpoint(&e.Endpoint)},
+			Doc: "base URL of the OTLP backend; over HTTP each signal goes to <endpoint>/v1/<signal>; with grpc the server's URL or host[:port] (TLS unless OTEL_EXPORTER_OTLP_INSECURE=true; port 4317 by default)", set: endpoint(&e.Endpoint)},
 		{Path: "exporter.traces_endpoint", OTel: []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}, Default: "(from endpoint)",
 			Doc: "traces URL, used as is", set: endpoint(&e.TracesEndpoint)},
 		{Path: "exporter.metrics_endpoint", OTel: []string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"}, Default: "(from endpoint)",
@@ -395,6 +419,10 @@ func keys(c *Config) []Key {
 		{Path: "telemetry_api.enabled", Default: "true", Doc: "subscribe to the Telemetry API", set: boolean(&t.Enabled)},
 		{Path: "telemetry_api.listener_port", Default: "0", Doc: "port of the Telemetry API listener on 127.0.0.1; 0 picks a free one", set: integer(&t.ListenerPort, 0, 65535)},
 		{Path: "telemetry_api.buffer_timeout", Default: "25", Doc: "the subscription's buffering timeoutMs (25–30000)", set: ms(&t.BufferTimeout, 25, 30000)},
+		{Path: "self_metrics.enabled", Default: "auto", Doc: "export the extension's own counters as OTLP metrics: auto (when a metrics endpoint is set), true or false",
+			set: oneOf(&sm.Enabled, "auto", "true", "false")},
+		{Path: "self_metrics.interval", Default: "60000", Doc: "least milliseconds between two self-metrics reports (one more at SHUTDOWN)",
+			set: ms(&sm.Interval, 1000, 3600000)},
 	}
 }
 
@@ -455,6 +483,7 @@ func defaults(memoryMB int) *Config {
 			ShutdownMargin: 100 * time.Millisecond, MaxBatchBytes: 4 << 20, MaxBatchEntries: 1000,
 			MaxQueueBytes: DefaultQueueBytes(memoryMB), MaxQueueEntries: queue.DefaultQueueEntries},
 		TelemetryAPI: TelemetryAPI{Enabled: true, BufferTimeout: 25 * time.Millisecond},
+		SelfMetrics:  SelfMetrics{Enabled: "auto", Interval: time.Minute},
 	}
 }
 

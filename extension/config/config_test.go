@@ -26,7 +26,8 @@ func TestDefaults(t *testing.T) {
 		c.Receiver.HTTPPort != 4318 || c.Receiver.GRPCPort != 4317 || !c.Receiver.HTTPEnabled || !c.Receiver.GRPCEnabled ||
 		c.Receiver.MaxRequestBytes != 8<<20 || c.Flush.Strategy != "default" || !c.Flush.CompletionWaitAuto ||
 		c.Flush.InvokeBudget != 3*time.Second || c.Flush.MaxBatchBytes != 4<<20 || c.Flush.MaxBatchEntries != 1000 ||
-		c.Flush.MaxQueueEntries != 4096 || !c.TelemetryAPI.Enabled || c.TelemetryAPI.BufferTimeout != 25*time.Millisecond {
+		c.Flush.MaxQueueEntries != 4096 || !c.TelemetryAPI.Enabled || c.TelemetryAPI.BufferTimeout != 25*time.Millisecond ||
+		c.SelfMetrics.Enabled != "auto" || c.SelfMetrics.Interval != time.Minute {
 		t.Fatalf("defaults %+v", c)
 	}
 	if c.Exporter.SignalEndpoint("traces") != "" {
@@ -79,6 +80,25 @@ var samples = map[string]struct {
 	"telemetry_api.enabled":         {"false", func(c *Config) any { return c.TelemetryAPI.Enabled }, false},
 	"telemetry_api.listener_port":   {"19999", func(c *Config) any { return c.TelemetryAPI.ListenerPort }, 19999},
 	"telemetry_api.buffer_timeout":  {"100", func(c *Config) any { return c.TelemetryAPI.BufferTimeout }, 100 * time.Millisecond},
+	"self_metrics.enabled":          {"false", func(c *Config) any { return c.SelfMetrics.Enabled }, "false"},
+	"self_metrics.interval":         {"5000", func(c *Config) any { return c.SelfMetrics.Interval }, 5 * time.Second},
+}
+
+func TestSelfMetricsOn(t *testing.T) {
+	with := Exporter{Endpoint: "http://collector:4318"}
+	for _, tc := range []struct {
+		enabled string
+		e       Exporter
+		want    bool
+	}{
+		{"auto", with, true}, {"auto", Exporter{}, false}, {"auto", Exporter{TracesEndpoint: "http://x/v1/traces"}, false},
+		{"auto", Exporter{MetricsEndpoint: "http://x/v1/metrics"}, true},
+		{"true", Exporter{}, true}, {"false", with, false},
+	} {
+		if got := (SelfMetrics{Enabled: tc.enabled}).On(tc.e); got != tc.want {
+			t.Errorf("%s with %+v: %v", tc.enabled, tc.e, got)
+		}
+	}
 }
 
 func TestEveryKeyTakesEffectFromEnvAndFile(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package export sends the extension's batches to an OTLP backend over
-// OTLP/HTTP (protobuf) or OTLP/gRPC, bounded by the caller's budget, and
+// OTLP/HTTP (protobuf or JSON) or OTLP/gRPC, bounded by the caller's budget, and
 // writes what cannot be sent to stdout, where it lands in the function's
 // logs.
 //
@@ -29,6 +29,15 @@
 // sending it again cannot succeed). A 2xx response body is read for OTLP
 // partial success (Export*ServiceResponse.partial_success), which is logged
 // with its counts and reported in Result.Rejected.
+//
+// # OTLP/JSON
+//
+// With protocol http/json each batch (protobuf, as queued) is transcoded to
+// OTLP/JSON by internal/otlpjson — hex trace and span ids, integer enums,
+// 64-bit integers as strings, as the OTLP specification requires — and
+// posted with content-type application/json; everything else is as for
+// http/protobuf. A batch that cannot be transcoded (it cannot happen to a
+// validated one) fails at once as Result.Permanent, without a request.
 //
 // # OTLP/gRPC
 //
@@ -121,13 +130,6 @@
 // valid request) so that a line stays under CloudWatch Logs' 256 KiB event
 // size: at most FallbackChunkBytes of protobuf per line, unless a single
 // resource is larger.
-//
-// # Not yet supported
-//
-// Protocol http/json: New returns ErrUnsupportedProtocol for it (when an
-// endpoint is configured); it needs a protobuf→JSON transcoder. A protocol
-// is a wireProtocol value (protocol.go), so it slots in beside
-// httpProtobuf and grpcProtocol without touching the policies above.
 package export
 
 import (
@@ -188,7 +190,8 @@ var (
 	// backend's breaker is open.
 	ErrBreakerOpen = errors.New("export: backend unavailable, breaker open: skipped without sending")
 	// ErrUnsupportedProtocol is returned by New for a protocol this package
-	// cannot speak yet (http/json).
+	// cannot speak (config admits none such; a caller building the
+	// configuration itself might).
 	ErrUnsupportedProtocol = errors.New("export: protocol not supported yet")
 	// ErrNoBudget is Result.Err when the budget ran out before an attempt
 	// could start (possibly after earlier attempts).
@@ -415,7 +418,7 @@ func New(cfg config.Exporter, opts Options) (*Exporter, error) {
 		t.breaker = breakers[key]
 	}
 	if len(missing) < len(signals) && !supported {
-		return nil, fmt.Errorf("%w: %q (use http/protobuf or grpc)", ErrUnsupportedProtocol, cfg.Protocol)
+		return nil, fmt.Errorf("%w: %q (use http/protobuf, http/json or grpc)", ErrUnsupportedProtocol, cfg.Protocol)
 	}
 	if len(missing) > 0 {
 		// Said once here, not per export: every flush would repeat it.
@@ -566,7 +569,13 @@ func (e *Exporter) send(ctx context.Context, t *target, signal string, body []by
 		deadline, _ = ctx.Deadline()
 	}
 
-	payload, zb := e.proto.encode(body, e.gzip)
+	payload, zb, err := e.proto.encode(signal, body, e.gzip)
+	if err != nil {
+		// Not the backend's doing: nothing was sent, and sending the
+		// same body again cannot work either.
+		res.Err, res.Permanent = err, true
+		return res, none
+	}
 	var bodies []*requestBody
 	defer func() {
 		// The transport may still be reading a body after Do returns

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/config"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/otlpjson"
 )
 
 func TestExportGzipAndHeaders(t *testing.T) {
@@ -455,10 +456,12 @@ func TestSecretsNeverLogged(t *testing.T) {
 }
 
 func TestUnsupportedProtocol(t *testing.T) {
-	if _, err := New(config.Exporter{Endpoint: "http://127.0.0.1:4317", Protocol: "grpc"}, Options{}); err != nil {
-		t.Errorf("grpc: %v", err)
+	for _, p := range []string{"grpc", "http/json", "http/protobuf", ""} {
+		if _, err := New(config.Exporter{Endpoint: "http://127.0.0.1:4317", Protocol: p}, Options{}); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
 	}
-	for _, p := range []string{"http/json", "thrift"} {
+	for _, p := range []string{"thrift"} {
 		_, err := New(config.Exporter{Endpoint: "http://127.0.0.1:4318", Protocol: p}, Options{})
 		if !errors.Is(err, ErrUnsupportedProtocol) || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: err = %v", p, err)
@@ -506,5 +509,62 @@ func TestConcurrentExports(t *testing.T) {
 		if c, err := wire.Validate(wire.Traces, b); err != nil || c.Items == 0 {
 			t.Fatalf("a corrupt body arrived: %v", err)
 		}
+	}
+}
+
+// http/json posts each batch as OTLP/JSON: the body transcodes back to the
+// exact protobuf queued, with hex ids, for every signal, gzipped or not; a
+// JSON partial-success answer is read.
+func TestExportHTTPJSON(t *testing.T) {
+	bodies := map[string][]byte{"traces": traces(2, 3, 12), "metrics": metricsBody(), "logs": logsBody()}
+	sigs := map[string]otlpjson.Signal{"traces": otlpjson.Traces, "metrics": otlpjson.Metrics, "logs": otlpjson.Logs}
+	for _, compression := range []string{"gzip", "none"} {
+		srv := newBackend(t, func(n int64, w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"partialSuccess":{"rejectedSpans":"2","errorMessage":"too old"}}`)
+		})
+		h := newExporter(t, config.Exporter{Endpoint: srv.URL, Protocol: "http/json", Compression: compression}, Options{}, false)
+		for sig, body := range bodies {
+			res := h.exp.Export(budget(t, 2*time.Second), sig, body)
+			if !res.OK {
+				t.Fatalf("%s %s: %+v", compression, sig, res)
+			}
+			req, got := srv.lastRequest()
+			if ct := req.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("content-type %q", ct)
+			}
+			if enc := req.Header.Get("Content-Encoding"); (enc == "gzip") != (compression == "gzip") {
+				t.Errorf("%s: content-encoding %q", compression, enc)
+			}
+			back, err := otlpjson.AppendProtobuf(nil, sigs[sig], got)
+			if err != nil {
+				t.Fatalf("%s: the body is not OTLP/JSON: %v\n%s", sig, err, got)
+			}
+			if !bytes.Equal(back, body) {
+				t.Errorf("%s: the JSON body does not transcode back to the batch", sig)
+			}
+			if sig == "traces" {
+				if !bytes.Contains(got, []byte(`"traceId":"`)) || bytes.Contains(got, []byte(`"traceId":"AQ`)) {
+					t.Errorf("trace ids not hex: %.200s", got)
+				}
+				if res.Rejected != 2 || res.RejectedMessage != "too old" {
+					t.Errorf("partial success %d %q", res.Rejected, res.RejectedMessage)
+				}
+			}
+		}
+	}
+}
+
+// A body that is not valid protobuf cannot be transcoded: the export fails
+// at once, permanently, and sends nothing.
+func TestExportHTTPJSONUntranscodable(t *testing.T) {
+	srv := newBackend(t, nil)
+	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Protocol: "http/json"}, Options{}, false)
+	res := h.exp.Export(budget(t, time.Second), "traces", []byte{0x0a, 0xff})
+	if res.OK || !res.Permanent || res.Attempts != 0 || srv.hits.Load() != 0 {
+		t.Fatalf("result %+v, %d requests", res, srv.hits.Load())
+	}
+	if h.exp.BreakerOpen("traces") {
+		t.Fatal("our own encoding failure must not count against the backend")
 	}
 }

@@ -105,7 +105,7 @@ func (grpcProtocol) configure(tr *http.Transport) {
 
 // encode frames body as one message: the 5-byte prefix (compressed flag
 // and length), then body, gzipped when compression is on.
-func (grpcProtocol) encode(body []byte, gz bool) ([]byte, *bytes.Buffer) {
+func (grpcProtocol) encode(_ string, body []byte, gz bool) ([]byte, *bytes.Buffer, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	var prefix [grpcwire.PrefixLen]byte
@@ -117,7 +117,7 @@ func (grpcProtocol) encode(body []byte, gz bool) ([]byte, *bytes.Buffer) {
 	}
 	b := buf.Bytes()
 	grpcwire.PutPrefix(b, gz, len(b)-grpcwire.PrefixLen)
-	return b, buf
+	return b, buf, nil
 }
 
 // prepare tells the server the attempt's deadline, so it stops working on

@@ -2,11 +2,14 @@ package export
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lambdaotel/lambdaotel/internal/otlpjson"
 )
 
 // wireProtocol is what differs between the OTLP protocols: where a request
@@ -26,10 +29,11 @@ type wireProtocol interface {
 	// configure adapts the HTTP transport (protocol versions, proxying).
 	configure(tr *http.Transport)
 	// encode returns the request body for body, an encoded
-	// Export<Signal>ServiceRequest: body itself, or the bytes of buf, a
-	// pooled buffer given back with putBuffer once no attempt's body is
-	// in use.
-	encode(body []byte, gzip bool) (payload []byte, buf *bytes.Buffer)
+	// Export<Signal>ServiceRequest of signal: body itself, or the bytes of
+	// buf, a pooled buffer given back with putBuffer once no attempt's
+	// body is in use. An error means body cannot be sent in this protocol
+	// at all.
+	encode(signal string, body []byte, gzip bool) (payload []byte, buf *bytes.Buffer, err error)
 	// prepare sets the headers of one attempt that must end by deadline.
 	prepare(h http.Header, deadline time.Time)
 	// read interprets a response. An error means the answer was cut off
@@ -43,6 +47,8 @@ func protocolFor(name string) wireProtocol {
 	switch name {
 	case "", "http/protobuf":
 		return httpProtobuf{}
+	case "http/json":
+		return httpJSON{}
 	case "grpc":
 		return grpcProtocol{}
 	}
@@ -78,12 +84,12 @@ func (httpProtobuf) configure(tr *http.Transport) {
 	tr.Proxy = http.ProxyFromEnvironment
 }
 
-func (httpProtobuf) encode(body []byte, gzip bool) ([]byte, *bytes.Buffer) {
+func (httpProtobuf) encode(_ string, body []byte, gzip bool) ([]byte, *bytes.Buffer, error) {
 	if !gzip {
-		return body, nil
+		return body, nil, nil
 	}
 	buf := compress(body)
-	return buf.Bytes(), buf
+	return buf.Bytes(), buf, nil
 }
 
 func (httpProtobuf) prepare(http.Header, time.Time) {}
@@ -111,6 +117,45 @@ func (httpProtobuf) read(resp *http.Response, now time.Time) (attemptResult, err
 	a.permanent = resp.StatusCode/100 == 4 && !a.retryable
 	return a, nil
 }
+
+// httpJSON is OTLP/HTTP with OTLP/JSON bodies (hex trace and span ids,
+// integer enums, 64-bit integers as strings): the queue holds protobuf, so
+// each batch is transcoded once per export by internal/otlpjson, without
+// the reflection-based protojson. Everything else is httpProtobuf's,
+// including reading a JSON partial-success answer.
+type httpJSON struct{ httpProtobuf }
+
+func (httpJSON) setHeaders(h http.Header, gzip bool) {
+	h.Set("Content-Type", "application/json")
+	if gzip {
+		h.Set("Content-Encoding", "gzip")
+	}
+}
+
+func (httpJSON) encode(signal string, body []byte, gzip bool) ([]byte, *bytes.Buffer, error) {
+	sig, ok := jsonSignals[signal]
+	if !ok {
+		return nil, nil, fmt.Errorf("export: unknown signal %q", signal)
+	}
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	js, err := otlpjson.AppendJSON(buf.AvailableBuffer(), sig, body)
+	if err != nil {
+		putBuffer(buf)
+		return nil, nil, fmt.Errorf("export: encode %s as OTLP/JSON: %w", signal, err)
+	}
+	if !gzip {
+		buf.Write(js) // js already sits in buf's spare capacity when it fit
+		return buf.Bytes(), buf, nil
+	}
+	zb := bufferPool.Get().(*bytes.Buffer)
+	zb.Reset()
+	gzipTo(zb, js)
+	putBuffer(buf)
+	return zb.Bytes(), zb, nil
+}
+
+var jsonSignals = map[string]otlpjson.Signal{"traces": otlpjson.Traces, "metrics": otlpjson.Metrics, "logs": otlpjson.Logs}
 
 // isHopByHop reports the connection-specific header names that HTTP/2
 // forbids (RFC 9113 §8.2.2); net/http's HTTP/2 client fails a request that

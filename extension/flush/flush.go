@@ -64,6 +64,40 @@ type Flusher struct {
 	// costPerMiB is the time to write one MiB of fallback, in
 	// nanoseconds: the configured guess, then what writing took.
 	costPerMiB atomic.Int64
+
+	fallbackItems [3]atomic.Int64 // by signal, as in signals
+	lateItems     [3]atomic.Int64 // dropped: no time left to write them
+}
+
+// Stats are what a Flusher alone knows; the queue counts the rest.
+type Stats struct {
+	// FallbackItems counts items written as fallback lines, by signal
+	// ("traces", "metrics", "logs"). The queue counts them as exported.
+	FallbackItems map[string]int64
+	// LateItems counts items dropped at SHUTDOWN because writing them
+	// would have passed the deadline (the queue counts them as
+	// ExportFailed).
+	LateItems map[string]int64
+}
+
+// Stats returns the Flusher's counters.
+func (f *Flusher) Stats() Stats {
+	st := Stats{FallbackItems: map[string]int64{}, LateItems: map[string]int64{}}
+	for i, sig := range signals {
+		st.FallbackItems[sig.String()] = f.fallbackItems[i].Load()
+		st.LateItems[sig.String()] = f.lateItems[i].Load()
+	}
+	return st
+}
+
+// signalIndex is sig's index in signals.
+func signalIndex(sig queue.Signal) int {
+	for i, s := range signals {
+		if s == sig {
+			return i
+		}
+	}
+	return 0
 }
 
 // Option configures a Flusher.
@@ -194,6 +228,7 @@ func (f *Flusher) toFallback(b *queue.Batch, deadline time.Time, hasDeadline boo
 		f.log.Warn("dropping a batch at SHUTDOWN: writing it as fallback would pass the deadline",
 			"signal", b.Signal().String(), "items", b.Items(), "bytes", n)
 		*errs = append(*errs, fmt.Errorf("%s: %w", b.Signal(), errNoTimeForFallback))
+		f.lateItems[signalIndex(b.Signal())].Add(int64(b.Items()))
 		b.Drop()
 		return
 	}
@@ -209,5 +244,6 @@ func (f *Flusher) toFallback(b *queue.Batch, deadline time.Time, hasDeadline boo
 		b.Drop()
 		return
 	}
+	f.fallbackItems[signalIndex(b.Signal())].Add(int64(b.Items()))
 	b.Done()
 }

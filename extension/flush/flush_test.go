@@ -240,6 +240,9 @@ func TestShutdownDropsWhatCannotBeWrittenInTime(t *testing.T) {
 	if st.ExportFailed.Bytes != 1<<20 || st.Exported.Bytes != 2<<20 || q.Len() != 0 {
 		t.Fatalf("stats %+v, queue %d: one MiB dropped and counted, two written", st, q.Len())
 	}
+	if fs := f.Stats(); fs.FallbackItems["traces"] != 2 || fs.LateItems["traces"] != 1 {
+		t.Fatalf("flusher stats %+v", fs)
+	}
 	if d, _ := ctx.Deadline(); clock.now().After(d) {
 		t.Fatalf("the fallback ran %v past the deadline", clock.now().Sub(d))
 	}

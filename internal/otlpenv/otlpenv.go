@@ -109,7 +109,14 @@ func tag(ps []Problem, name string) []Problem {
 // lower-cased, values trimmed and percent-decoded (the W3C Baggage encoding
 // the specification names, so '+' stays '+'), split at the first '='.
 // Malformed entries are skipped and reported.
-func ParseHeaders(s string) (map[string]string, []Problem) {
+func ParseHeaders(s string) (map[string]string, []Problem) { return parseList(s, true) }
+
+// ParseResourceAttributes reads OTEL_RESOURCE_ATTRIBUTES: the same
+// "k=v,k2=v2" list as ParseHeaders, but keys keep their case, as attribute
+// keys are case-sensitive.
+func ParseResourceAttributes(s string) (map[string]string, []Problem) { return parseList(s, false) }
+
+func parseList(s string, lowerKeys bool) (map[string]string, []Problem) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
@@ -120,7 +127,10 @@ func ParseHeaders(s string) (map[string]string, []Problem) {
 			continue
 		}
 		k, v, ok := strings.Cut(part, "=")
-		k = strings.ToLower(strings.TrimSpace(k))
+		k = strings.TrimSpace(k)
+		if lowerKeys {
+			k = strings.ToLower(k)
+		}
 		if !ok || k == "" {
 			problems = append(problems, Problem{Value: part, Why: "an entry is not key=value"})
 			continue

@@ -68,3 +68,27 @@ func FuzzParseHeaders(f *testing.F) {
 		}
 	})
 }
+
+func TestParseResourceAttributes(t *testing.T) {
+	got, problems := ParseResourceAttributes(" service.name = Checkout%20API ,Deployment.Env=prod,bad,k=%zz")
+	want := map[string]string{"service.name": "Checkout API", "Deployment.Env": "prod"}
+	if !reflect.DeepEqual(got, want) || len(problems) != 2 {
+		t.Fatalf("got %v, %d problems", got, len(problems))
+	}
+}
+
+// FuzzParseResourceAttributes: any list parses without panicking into
+// trimmed, non-empty keys whose case is kept.
+func FuzzParseResourceAttributes(f *testing.F) {
+	for _, s := range []string{"", "a=b", "Service.Name=x%2Cy", "=v", "k=%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		attrs, _ := ParseResourceAttributes(s)
+		for k := range attrs {
+			if k == "" || k != strings.TrimSpace(k) {
+				t.Fatalf("key %q from %q", k, s)
+			}
+		}
+	})
+}

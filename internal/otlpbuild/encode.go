@@ -1,0 +1,378 @@
+package otlpbuild
+
+import (
+	"math"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Protobuf wire types.
+const (
+	wireVarint  = byte(protowire.VarintType)
+	wireFixed64 = byte(protowire.Fixed64Type)
+	wireBytes   = byte(protowire.BytesType)
+	wireFixed32 = byte(protowire.Fixed32Type)
+)
+
+// Field tags (field number << 3 | wire type). Every field written here has a
+// number below 16, so its tag is one byte, except Span.flags (see
+// tagSpanFlags).
+const (
+	// Export{Trace,Metrics,Logs}ServiceRequest: field 1 in all three.
+	tagRequestResource = 1<<3 | wireBytes
+
+	// Resource{Spans,Metrics,Logs} share their layout.
+	tagResourceXResource  = 1<<3 | wireBytes
+	tagResourceXScopeX    = 2<<3 | wireBytes
+	tagResourceXSchemaURL = 3<<3 | wireBytes
+
+	// Scope{Spans,Metrics,Logs} share their layout too.
+	tagScopeXScope     = 1<<3 | wireBytes
+	tagScopeXItems     = 2<<3 | wireBytes
+	tagScopeXSchemaURL = 3<<3 | wireBytes
+
+	// Resource
+	tagResourceAttributes = 1<<3 | wireBytes
+
+	// InstrumentationScope
+	tagScopeName       = 1<<3 | wireBytes
+	tagScopeVersion    = 2<<3 | wireBytes
+	tagScopeAttributes = 3<<3 | wireBytes
+
+	// Span
+	tagSpanTraceID           = 1<<3 | wireBytes
+	tagSpanSpanID            = 2<<3 | wireBytes
+	tagSpanTraceState        = 3<<3 | wireBytes
+	tagSpanParentSpanID      = 4<<3 | wireBytes
+	tagSpanName              = 5<<3 | wireBytes
+	tagSpanKind              = 6<<3 | wireVarint
+	tagSpanStartTime         = 7<<3 | wireFixed64
+	tagSpanEndTime           = 8<<3 | wireFixed64
+	tagSpanAttributes        = 9<<3 | wireBytes
+	tagSpanDroppedAttributes = 10<<3 | wireVarint
+	tagSpanEvents            = 11<<3 | wireBytes
+	tagSpanStatus            = 15<<3 | wireBytes
+
+	// Span.Event
+	tagEventTime       = 1<<3 | wireFixed64
+	tagEventName       = 2<<3 | wireBytes
+	tagEventAttributes = 3<<3 | wireBytes
+
+	// Status
+	tagStatusMessage = 2<<3 | wireBytes
+	tagStatusCode    = 3<<3 | wireVarint
+
+	// Metric
+	tagMetricName        = 1<<3 | wireBytes
+	tagMetricDescription = 2<<3 | wireBytes
+	tagMetricUnit        = 3<<3 | wireBytes
+	tagMetricGauge       = 5<<3 | wireBytes
+	tagMetricSum         = 7<<3 | wireBytes
+	tagMetricHistogram   = 9<<3 | wireBytes
+
+	// Gauge, Sum and Histogram
+	tagDataPoints  = 1<<3 | wireBytes
+	tagTemporality = 2<<3 | wireVarint
+	tagMonotonic   = 3<<3 | wireVarint
+
+	// NumberDataPoint
+	tagNumberStart      = 2<<3 | wireFixed64
+	tagNumberTime       = 3<<3 | wireFixed64
+	tagNumberDouble     = 4<<3 | wireFixed64
+	tagNumberInt        = 6<<3 | wireFixed64 // sfixed64
+	tagNumberAttributes = 7<<3 | wireBytes
+	tagNumberFlags      = 8<<3 | wireVarint
+
+	// HistogramDataPoint
+	tagHistStart        = 2<<3 | wireFixed64
+	tagHistTime         = 3<<3 | wireFixed64
+	tagHistCount        = 4<<3 | wireFixed64
+	tagHistSum          = 5<<3 | wireFixed64
+	tagHistBucketCounts = 6<<3 | wireBytes // packed fixed64
+	tagHistBounds       = 7<<3 | wireBytes // packed double
+	tagHistAttributes   = 9<<3 | wireBytes
+	tagHistFlags        = 10<<3 | wireVarint
+	tagHistMin          = 11<<3 | wireFixed64
+	tagHistMax          = 12<<3 | wireFixed64
+
+	// LogRecord
+	tagLogTime              = 1<<3 | wireFixed64
+	tagLogSeverityNumber    = 2<<3 | wireVarint
+	tagLogSeverityText      = 3<<3 | wireBytes
+	tagLogBody              = 5<<3 | wireBytes
+	tagLogAttributes        = 6<<3 | wireBytes
+	tagLogDroppedAttributes = 7<<3 | wireVarint
+	tagLogFlags             = 8<<3 | wireFixed32
+	tagLogTraceID           = 9<<3 | wireBytes
+	tagLogSpanID            = 10<<3 | wireBytes
+	tagLogObservedTime      = 11<<3 | wireFixed64
+	tagLogEventName         = 12<<3 | wireBytes
+
+	// KeyValue
+	tagKeyValueKey   = 1<<3 | wireBytes
+	tagKeyValueValue = 2<<3 | wireBytes
+
+	// AnyValue
+	tagAnyString = 1<<3 | wireBytes
+	tagAnyBool   = 2<<3 | wireVarint
+	tagAnyInt    = 3<<3 | wireVarint
+	tagAnyDouble = 4<<3 | wireFixed64
+	tagAnyArray  = 5<<3 | wireBytes
+
+	// ArrayValue
+	tagArrayValues = 1<<3 | wireBytes
+)
+
+// Span.flags is field 16, fixed32: its tag (16<<3|5 = 133) is the two-byte
+// varint 0x85 0x01.
+var tagSpanFlags = [2]byte{0x85, 0x01}
+
+// Length placeholder widths for nested messages. A wrong guess still gives
+// canonical output (closeMsg moves the body); a good one avoids the move.
+const (
+	reserveLarge = 2 // resource/scope groups, spans, metrics: 128 B – 16 KiB
+	reserveSmall = 1 // events, data points, log records, values: usually < 128 B
+)
+
+var zeros [10]byte
+
+func float64bits(f float64) uint64 { return math.Float64bits(f) }
+
+// openMsg writes the tag of a length-delimited field and a placeholder of
+// width bytes for its length, and returns where the placeholder starts.
+func openMsg(b []byte, tag byte, width int) ([]byte, int) {
+	b = append(b, tag)
+	pos := len(b)
+	return append(b, zeros[:width]...), pos
+}
+
+// closeMsg patches the length placeholder opened at pos with the size of
+// everything written since. When the size needs a different number of varint
+// bytes than reserved, the body is moved so that the output stays canonical
+// (minimal varints), which is what proto.Marshal writes and strict readers
+// expect.
+func closeMsg(b []byte, pos, width int) []byte {
+	n := len(b) - pos - width
+	w := protowire.SizeVarint(uint64(n))
+	switch {
+	case w > width:
+		end := len(b)
+		b = append(b, zeros[:w-width]...)
+		copy(b[pos+w:], b[pos+width:end])
+	case w < width:
+		copy(b[pos+w:], b[pos+width:])
+		b = b[:len(b)-(width-w)]
+	}
+	putVarint(b[pos:pos+w], uint64(n))
+	return b
+}
+
+// putVarint writes v as a varint filling exactly len(dst) bytes, which the
+// caller has sized with protowire.SizeVarint.
+func putVarint(dst []byte, v uint64) {
+	last := len(dst) - 1
+	for i := 0; i < last; i++ {
+		dst[i] = byte(v) | 0x80
+		v >>= 7
+	}
+	dst[last] = byte(v)
+}
+
+// appendString writes a string field, leaving it out when empty (the proto3
+// default), as proto.Marshal does.
+func appendString(b []byte, tag byte, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendStringAlways(b, tag, s)
+}
+
+func appendStringAlways(b []byte, tag byte, s string) []byte {
+	b = append(b, tag)
+	b = protowire.AppendVarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendFixed64(b []byte, tag byte, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, tag)
+	return protowire.AppendFixed64(b, v)
+}
+
+func appendVarint(b []byte, tag byte, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, tag)
+	return protowire.AppendVarint(b, v)
+}
+
+// appendEnum writes an enum field. Negative values are sign-extended to ten
+// bytes, as protobuf encodes negative int32s.
+func appendEnum(b []byte, tag byte, v int32) []byte {
+	return appendVarint(b, tag, uint64(int64(v)))
+}
+
+// appendID writes a trace or span ID, leaving out the all-zero (invalid) one.
+func appendID(b []byte, tag byte, id []byte) []byte {
+	for _, c := range id {
+		if c != 0 {
+			b = append(b, tag, byte(len(id)))
+			return append(b, id...)
+		}
+	}
+	return b
+}
+
+// unixNano keeps zero (unset) times at zero; time.Time{}.UnixNano() would
+// otherwise be a large negative number. Times before the epoch cannot be
+// represented in the unsigned fields and become zero too.
+func unixNano(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	n := t.UnixNano()
+	if n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
+
+// appendKeyValues writes each attribute as a KeyValue field with tag.
+func appendKeyValues(b []byte, tag byte, kvs []KeyValue) []byte {
+	for i := range kvs {
+		b = appendKeyValue(b, tag, &kvs[i])
+	}
+	return b
+}
+
+// appendKeyValue writes one KeyValue field. Sizes are computed up front, so
+// nothing is moved.
+func appendKeyValue(b []byte, tag byte, kv *KeyValue) []byte {
+	anyLen := sizeAnyValue(&kv.Value)
+	kvLen := 1 + protowire.SizeBytes(len(kv.Key)) + 1 + protowire.SizeBytes(anyLen)
+	b = append(b, tag)
+	b = protowire.AppendVarint(b, uint64(kvLen))
+	b = appendStringAlways(b, tagKeyValueKey, kv.Key)
+	b = append(b, tagKeyValueValue)
+	b = protowire.AppendVarint(b, uint64(anyLen))
+	return appendAnyValueBody(b, &kv.Value)
+}
+
+// appendAnyValue writes v as an AnyValue message field with tag.
+func appendAnyValue(b []byte, tag byte, v *Value) []byte {
+	b = append(b, tag)
+	b = protowire.AppendVarint(b, uint64(sizeAnyValue(v)))
+	return appendAnyValueBody(b, v)
+}
+
+// sizeAnyValue is the encoded size of v's AnyValue message body. A oneof
+// variant is written even when it holds its zero value, because presence is
+// what says which variant is set.
+func sizeAnyValue(v *Value) int {
+	switch v.kind {
+	case KindString:
+		return 1 + protowire.SizeBytes(len(v.str))
+	case KindBool:
+		return 2
+	case KindInt:
+		return 1 + protowire.SizeVarint(v.num)
+	case KindDouble:
+		return 9
+	case KindStrings:
+		return 1 + protowire.SizeBytes(sizeStringArray(v.strs))
+	}
+	return 0
+}
+
+func sizeStringArray(ss []string) int {
+	n := 0
+	for _, s := range ss {
+		n += 1 + protowire.SizeBytes(1+protowire.SizeBytes(len(s)))
+	}
+	return n
+}
+
+func appendAnyValueBody(b []byte, v *Value) []byte {
+	switch v.kind {
+	case KindString:
+		return appendStringAlways(b, tagAnyString, v.str)
+	case KindBool:
+		return append(b, tagAnyBool, byte(v.num))
+	case KindInt:
+		b = append(b, tagAnyInt)
+		return protowire.AppendVarint(b, v.num)
+	case KindDouble:
+		b = append(b, tagAnyDouble)
+		return protowire.AppendFixed64(b, v.num)
+	case KindStrings:
+		b = append(b, tagAnyArray)
+		b = protowire.AppendVarint(b, uint64(sizeStringArray(v.strs)))
+		for _, s := range v.strs {
+			b = append(b, tagArrayValues)
+			b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(s))))
+			b = appendStringAlways(b, tagAnyString, s)
+		}
+	}
+	return b
+}
+
+// appendResource writes the resource field of a Resource{Spans,Metrics,Logs}.
+// It is always present (empty for a nil resource), as the SDKs' exporters
+// write it.
+func appendResource(b []byte, res *Resource) []byte {
+	b, pos := openMsg(b, tagResourceXResource, reserveLarge)
+	if res != nil {
+		b = appendKeyValues(b, tagResourceAttributes, res.Attributes)
+	}
+	return closeMsg(b, pos, reserveLarge)
+}
+
+// appendScope writes the scope field of a Scope{Spans,Metrics,Logs}.
+func appendScope(b []byte, sc *Scope) []byte {
+	b, pos := openMsg(b, tagScopeXScope, reserveSmall)
+	if sc != nil {
+		b = appendString(b, tagScopeName, sc.Name)
+		b = appendString(b, tagScopeVersion, sc.Version)
+		b = appendKeyValues(b, tagScopeAttributes, sc.Attributes)
+	}
+	return closeMsg(b, pos, reserveSmall)
+}
+
+// openGroup writes the start of one Resource{Spans,Metrics,Logs} holding
+// one Scope{Spans,Metrics,Logs}, up to where the scope's repeated items go.
+// The three signals share this layout field for field, which is what lets
+// one function serve all three.
+func openGroup(b []byte, res *Resource, sc *Scope) (_ []byte, rpos, spos int) {
+	b, rpos = openMsg(b, tagRequestResource, reserveLarge)
+	b = appendResource(b, res)
+	b, spos = openMsg(b, tagResourceXScopeX, reserveLarge)
+	b = appendScope(b, sc)
+	return b, rpos, spos
+}
+
+// closeGroup finishes what openGroup started.
+func closeGroup(b []byte, res *Resource, sc *Scope, rpos, spos int) []byte {
+	if sc != nil {
+		b = appendString(b, tagScopeXSchemaURL, sc.SchemaURL)
+	}
+	b = closeMsg(b, spos, reserveLarge)
+	if res != nil {
+		b = appendString(b, tagResourceXSchemaURL, res.SchemaURL)
+	}
+	return closeMsg(b, rpos, reserveLarge)
+}
+
+// wrap writes one group whose items are already encoded as fields. No items
+// write nothing: the empty request.
+func wrap(dst []byte, res *Resource, sc *Scope, items []byte) []byte {
+	if len(items) == 0 {
+		return dst
+	}
+	b, rpos, spos := openGroup(dst, res, sc)
+	b = append(b, items...)
+	return closeGroup(b, res, sc, rpos, spos)
+}
