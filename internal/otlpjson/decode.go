@@ -1,0 +1,983 @@
+package otlpjson
+
+import (
+	"bytes"
+	"encoding/base64"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// decoder transcodes one OTLP/JSON document to protobuf: a recursive-descent
+// JSON scanner that appends each value's wire encoding to out as soon as it
+// has read it.
+//
+// A nested message is written after a length placeholder sized by the
+// message's lenWidth guess, and the body is moved only when the guess was
+// wrong, so the bytes are those proto.Marshal would produce for the same
+// fields in the same order (minimal varints), at the cost of an occasional
+// memmove instead of a second pass or a tree.
+type decoder struct {
+	in       []byte
+	pos      int
+	out      []byte
+	anyDepth int
+	scratch  []byte // unescaped keys and quoted numbers; grows once, if ever
+}
+
+// zeros are length placeholders.
+var zeros [binaryMaxVarintLen]byte
+
+// binaryMaxVarintLen is the longest varint.
+const binaryMaxVarintLen = 10
+
+// document reads the whole input: one object of message root, and nothing
+// but white space after it.
+func (d *decoder) document(root *message) error {
+	d.skipWS()
+	if d.peek() != '{' {
+		return newError("want a JSON object at the top level, got " + d.describe())
+	}
+	d.pos++
+	if err := d.message(root); err != nil {
+		return err
+	}
+	d.skipWS()
+	if d.pos < len(d.in) {
+		return d.syntaxError("data after the top-level object")
+	}
+	return nil
+}
+
+// message reads the members of an object of type m; the '{' is consumed.
+func (d *decoder) message(m *message) error {
+	if m != &messages[mAnyValue] {
+		return d.object(m)
+	}
+	if d.anyDepth >= maxAnyDepth {
+		return newError(anyDepthError)
+	}
+	d.anyDepth++
+	err := d.object(m)
+	d.anyDepth--
+	return err
+}
+
+func (d *decoder) object(m *message) error {
+	var seen uint32 // fields already given, by index
+	oneofSet := false
+	hint := 0 // where the next key probably is in m.fields
+	d.skipWS()
+	if d.peek() == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		key, err := d.key()
+		if err != nil {
+			return err
+		}
+		d.skipWS()
+		if i := m.lookup(key, hint); i < 0 {
+			if err := d.skip(0); err != nil {
+				return err
+			}
+		} else {
+			hint = i + 1
+			f := &m.fields[i]
+			if seen&(1<<i) != 0 {
+				return within(newError("duplicate field"), f.name, -1)
+			}
+			seen |= 1 << i
+			if !d.null() {
+				if f.flags&oneof != 0 {
+					if oneofSet {
+						return within(newError("another member of the same oneof is already set"), f.name, -1)
+					}
+					oneofSet = true
+				}
+				if err := d.field(f); err != nil {
+					return err
+				}
+			}
+		}
+		d.skipWS()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.skipWS()
+		case '}':
+			d.pos++
+			return nil
+		default:
+			return d.syntaxError("want ',' or '}' after object member, got " + d.describe())
+		}
+	}
+}
+
+// lookup returns the index of the field named key (in either spelling), or
+// -1. It starts at hint because keys usually come in schema order.
+func (m *message) lookup(key []byte, hint int) int {
+	n := len(m.fields)
+	for j := 0; j < n; j++ {
+		i := hint + j
+		if i >= n {
+			i -= n
+		}
+		f := &m.fields[i]
+		if string(key) == f.name || string(key) == f.snake {
+			return i
+		}
+	}
+	return -1
+}
+
+// field reads the value of f (not null) and appends its encoding.
+func (d *decoder) field(f *field) error {
+	if f.flags&repeated == 0 {
+		if err := d.value(f, f.flags&presence != 0, true); err != nil {
+			return within(err, f.name, -1)
+		}
+		return nil
+	}
+	if d.peek() != '[' {
+		return within(newError("want an array, got "+d.describe()), f.name, -1)
+	}
+	d.pos++
+	packed := f.kind.packable()
+	start, at := len(d.out), 0
+	if packed {
+		d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+		at = len(d.out)
+		d.out = append(d.out, 0)
+	}
+	d.skipWS()
+	if d.peek() == ']' {
+		d.pos++
+		d.out = d.out[:start] // proto.Marshal writes nothing for an empty packed field
+		return nil
+	}
+	for i := 0; ; i++ {
+		if err := d.value(f, true, !packed); err != nil {
+			return within(err, f.name, i)
+		}
+		d.skipWS()
+		switch d.peek() {
+		case ',':
+			d.pos++
+			d.skipWS()
+		case ']':
+			d.pos++
+			if packed {
+				d.out = finishLen(d.out, at, 1)
+			}
+			return nil
+		default:
+			return within(d.syntaxError("want ',' or ']' after array element, got "+d.describe()), f.name, i)
+		}
+	}
+}
+
+// value reads one value of f and appends it, with its tag when tagged. A
+// zero scalar is written only when always is set (presence fields and
+// repeated elements), as proto.Marshal does.
+func (d *decoder) value(f *field, always, tagged bool) error {
+	switch f.kind {
+	case kindMessage:
+		if d.peek() != '{' {
+			return newError("want an object, got " + d.describe())
+		}
+		d.pos++
+		sub := &messages[f.msg]
+		d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+		at := len(d.out)
+		d.out = append(d.out, zeros[:sub.lenWidth]...)
+		if err := d.message(sub); err != nil {
+			return err
+		}
+		d.out = finishLen(d.out, at, sub.lenWidth)
+		return nil
+
+	case kindString:
+		if d.peek() != '"' {
+			return newError("want a string, got " + d.describe())
+		}
+		raw, esc, err := d.str()
+		if err != nil {
+			return err
+		}
+		if len(raw) == 0 && !always {
+			return nil
+		}
+		d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+		if !esc {
+			d.out = protowire.AppendBytes(d.out, raw)
+			return nil
+		}
+		w := protowire.SizeVarint(uint64(len(raw)))
+		at := len(d.out)
+		d.out = append(d.out, zeros[:w]...)
+		d.out = unescape(d.out, raw)
+		d.out = finishLen(d.out, at, w)
+		return nil
+
+	case kindBytes:
+		if d.peek() != '"' {
+			return newError("want a base64 string, got " + d.describe())
+		}
+		s, err := d.content()
+		if err != nil {
+			return err
+		}
+		if len(s) == 0 && !always {
+			return nil
+		}
+		return d.base64(f, s)
+
+	case kindID:
+		if d.peek() != '"' {
+			return newError("want a hex string, got " + d.describe())
+		}
+		s, err := d.content()
+		if err != nil {
+			return err
+		}
+		if len(s) == 0 { // OTLP: an empty ID is an absent one
+			return nil
+		}
+		return d.hexID(f, s)
+
+	case kindBool:
+		var v uint64
+		switch d.peek() {
+		case 't':
+			if err := d.literal("true"); err != nil {
+				return err
+			}
+			v = 1
+		case 'f':
+			if err := d.literal("false"); err != nil {
+				return err
+			}
+		default:
+			return newError("want true or false, got " + d.describe())
+		}
+		if v == 0 && !always {
+			return nil
+		}
+		if tagged {
+			d.out = protowire.AppendTag(d.out, f.num, protowire.VarintType)
+		}
+		d.out = append(d.out, byte(v))
+		return nil
+
+	case kindDouble:
+		v, err := d.double()
+		if err != nil {
+			return err
+		}
+		bits := math.Float64bits(v)
+		if bits == 0 && !always { // -0 is not the default, as in proto.Marshal
+			return nil
+		}
+		if tagged {
+			d.out = protowire.AppendTag(d.out, f.num, protowire.Fixed64Type)
+		}
+		d.out = protowire.AppendFixed64(d.out, bits)
+		return nil
+
+	case kindEnum:
+		var v uint64
+		if d.peek() == '"' {
+			s, err := d.content()
+			if err != nil {
+				return err
+			}
+			i := enumValue(f.enum, s)
+			if i < 0 {
+				return nil // an unknown name, as protojson discarding unknowns
+			}
+			v = uint64(i)
+		} else {
+			n, err := d.integer(f.kind)
+			if err != nil {
+				return err
+			}
+			v = n
+		}
+		if v == 0 && !always {
+			return nil
+		}
+		if tagged {
+			d.out = protowire.AppendTag(d.out, f.num, protowire.VarintType)
+		}
+		d.out = protowire.AppendVarint(d.out, v)
+		return nil
+	}
+
+	v, err := d.integer(f.kind)
+	if err != nil {
+		return err
+	}
+	if v == 0 && !always {
+		return nil
+	}
+	typ := f.kind.wireType()
+	if tagged {
+		d.out = protowire.AppendTag(d.out, f.num, typ)
+	}
+	switch typ {
+	case protowire.Fixed32Type:
+		d.out = protowire.AppendFixed32(d.out, uint32(v))
+	case protowire.Fixed64Type:
+		d.out = protowire.AppendFixed64(d.out, v)
+	default:
+		d.out = protowire.AppendVarint(d.out, v)
+	}
+	return nil
+}
+
+// enumValue returns the number of the value of enum e named s, or -1.
+func enumValue(e enumID, s []byte) int {
+	for i, name := range enumNames[e] {
+		if string(s) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// base64 appends bytes field f with the value decoded from s, accepting
+// what protojson accepts: standard or URL alphabet, padded or not.
+func (d *decoder) base64(f *field, s []byte) error {
+	enc := base64.StdEncoding
+	if bytes.ContainsAny(s, "-_") {
+		enc = base64.URLEncoding
+	}
+	if len(s)%4 != 0 {
+		if enc == base64.StdEncoding {
+			enc = base64.RawStdEncoding
+		} else {
+			enc = base64.RawURLEncoding
+		}
+	}
+	n := enc.DecodedLen(len(s))
+	w := protowire.SizeVarint(uint64(n))
+	d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+	at := len(d.out)
+	d.out = append(d.out, zeros[:w]...)
+	d.out = append(d.out, make([]byte, n)...)
+	m, err := enc.Decode(d.out[at+w:], s)
+	if err != nil {
+		return newError("invalid base64: " + err.Error())
+	}
+	d.out = finishLen(d.out[:at+w+m], at, w)
+	return nil
+}
+
+// hexID appends ID field f decoded from the hex string s, which must be
+// exactly as long as the ID: OTLP/JSON has no other spelling for IDs.
+func (d *decoder) hexID(f *field, s []byte) error {
+	if len(s) != 2*f.size {
+		return newError("want " + strconv.Itoa(2*f.size) + " hex digits, got " + strconv.Itoa(len(s)))
+	}
+	d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+	d.out = append(d.out, byte(f.size))
+	for i := 0; i < len(s); i += 2 {
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			j := i
+			if ok1 {
+				j++
+			}
+			r, _ := utf8.DecodeRune(s[j:])
+			return newError("invalid hex digit " + strconv.QuoteRune(r) + " at index " + strconv.Itoa(j))
+		}
+		d.out = append(d.out, hi<<4|lo)
+	}
+	return nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// finishLen writes the varint length of the body that follows a w-byte
+// placeholder at b[at:], moving the body when the length needs another
+// width than w.
+func finishLen(b []byte, at, w int) []byte {
+	n := len(b) - at - w
+	s := protowire.SizeVarint(uint64(n))
+	switch {
+	case s > w:
+		end := len(b)
+		b = append(b, zeros[:s-w]...)
+		copy(b[at+s:], b[at+w:end])
+	case s < w:
+		copy(b[at+s:], b[at+w:])
+		b = b[:len(b)-(w-s)]
+	}
+	protowire.AppendVarint(b[:at], uint64(n))
+	return b
+}
+
+// integer reads a JSON number or a string holding one, as an integer of
+// kind k, and returns its wire value: sign-extended for int32 and int64,
+// zigzag-encoded for sint32. It never goes through float64, so every 64-bit
+// value is exact, and it accepts what protojson accepts ("1e3", "1000.0",
+// "-0").
+func (d *decoder) integer(k kind) (uint64, error) {
+	text, err := d.numberText(k)
+	if err != nil {
+		return 0, err
+	}
+	neg, mag, ok := integerValue(text)
+	if ok {
+		switch k {
+		case kindInt32, kindEnum, kindSint32:
+			var v int64
+			if neg && mag <= 1<<31 {
+				v = -int64(mag)
+			} else if !neg && mag <= math.MaxInt32 {
+				v = int64(mag)
+			} else {
+				break
+			}
+			if k == kindSint32 {
+				return protowire.EncodeZigZag(v), nil
+			}
+			return uint64(v), nil
+		case kindInt64, kindSfixed64:
+			if neg && mag <= 1<<63 {
+				return -mag, nil
+			} else if !neg && mag <= math.MaxInt64 {
+				return mag, nil
+			}
+		case kindUint32, kindFixed32:
+			if !neg && mag <= math.MaxUint32 {
+				return mag, nil
+			}
+		default:
+			if !neg {
+				return mag, nil
+			}
+		}
+	}
+	return 0, newError("invalid " + k.typeName() + " value " + quoteText(text))
+}
+
+// numberText returns the text of the number at the current position, a
+// JSON number or a string holding exactly one.
+func (d *decoder) numberText(k kind) ([]byte, error) {
+	switch c := d.peek(); {
+	case c == '"':
+		s, err := d.content()
+		if err != nil {
+			return nil, err
+		}
+		if numberLen(s) != len(s) {
+			return nil, newError("invalid " + k.typeName() + " value " + quoteText(s))
+		}
+		return s, nil
+	case c == '-' || '0' <= c && c <= '9':
+		return d.number()
+	}
+	return nil, newError("want a number, got " + d.describe())
+}
+
+// number reads a JSON number and returns its text.
+func (d *decoder) number() ([]byte, error) {
+	n := numberLen(d.in[d.pos:])
+	if n < 0 {
+		return nil, d.syntaxError("invalid number")
+	}
+	text := d.in[d.pos : d.pos+n]
+	d.pos += n
+	return text, nil
+}
+
+// double reads a JSON number, or a string holding one or "NaN",
+// "Infinity" or "-Infinity".
+func (d *decoder) double() (float64, error) {
+	var text []byte
+	if d.peek() == '"' {
+		s, err := d.content()
+		if err != nil {
+			return 0, err
+		}
+		switch string(s) {
+		case "NaN":
+			return math.NaN(), nil
+		case "Infinity":
+			return math.Inf(1), nil
+		case "-Infinity":
+			return math.Inf(-1), nil
+		}
+		if numberLen(s) != len(s) {
+			return 0, newError("invalid double value " + quoteText(s))
+		}
+		text = s
+	} else {
+		var err error
+		if text, err = d.numberText(kindDouble); err != nil {
+			return 0, err
+		}
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil { // out of range; the syntax is checked
+		return 0, newError("invalid double value " + quoteText(text))
+	}
+	return f, nil
+}
+
+// integerValue returns the value of text, a valid JSON number, when it is an
+// integer that fits in 64 bits, the way protojson reads integers: the digits
+// are shifted by the exponent and must leave no fraction.
+func integerValue(text []byte) (neg bool, mag uint64, ok bool) {
+	i := 0
+	if text[0] == '-' {
+		neg = true
+		i++
+	}
+	var intp, frac, exp []byte
+	if text[i] == '0' {
+		i++
+	} else {
+		s := i
+		for i < len(text) && isDigit(text[i]) {
+			i++
+		}
+		intp = text[s:i]
+	}
+	if i < len(text) && text[i] == '.' {
+		i++
+		s := i
+		for i < len(text) && isDigit(text[i]) {
+			i++
+		}
+		frac = text[s:i]
+	}
+	if i < len(text) {
+		exp = text[i+1:] // after 'e' or 'E'
+	}
+	frac = bytes.TrimRight(frac, "0")
+	if len(intp) == 0 && len(frac) == 0 {
+		return false, 0, true
+	}
+	e := 0
+	if len(exp) > 0 {
+		eneg := false
+		switch exp[0] {
+		case '-':
+			eneg = true
+			exp = exp[1:]
+		case '+':
+			exp = exp[1:]
+		}
+		for _, c := range exp {
+			e = e*10 + int(c-'0')
+			if e > math.MaxInt32+1 {
+				return false, 0, false
+			}
+		}
+		if eneg {
+			e = -e
+		} else if e > math.MaxInt32 {
+			return false, 0, false
+		}
+	}
+	add := func(c byte) bool {
+		v := uint64(c - '0')
+		if mag > (math.MaxUint64-v)/10 {
+			return false
+		}
+		mag = mag*10 + v
+		return true
+	}
+	if e >= 0 {
+		if len(frac) > e || len(intp)+e > 20 {
+			return false, 0, false
+		}
+		for _, c := range intp {
+			if !add(c) {
+				return false, 0, false
+			}
+		}
+		for _, c := range frac {
+			if !add(c) {
+				return false, 0, false
+			}
+		}
+		for range e - len(frac) {
+			if !add('0') {
+				return false, 0, false
+			}
+		}
+		return neg, mag, true
+	}
+	idx := len(intp) + e
+	if len(frac) > 0 || idx <= 0 {
+		return false, 0, false
+	}
+	for _, c := range intp[idx:] {
+		if c != '0' {
+			return false, 0, false
+		}
+	}
+	for _, c := range intp[:idx] {
+		if !add(c) {
+			return false, 0, false
+		}
+	}
+	return neg, mag, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// numberLen returns the length of the JSON number at the start of b, or -1.
+func numberLen(b []byte) int {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return -1
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return -1
+		}
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+	}
+	return i
+}
+
+// quoteText quotes a value for an error message, shortened if long.
+func quoteText(b []byte) string {
+	const limit = 40
+	if len(b) > limit {
+		return strconv.Quote(string(b[:limit])) + "…"
+	}
+	return strconv.Quote(string(b))
+}
+
+// key reads an object key and the ':' after it. The key is unescaped (into
+// scratch) only when it has escapes.
+func (d *decoder) key() ([]byte, error) {
+	if d.peek() != '"' {
+		return nil, d.syntaxError("want an object key, got " + d.describe())
+	}
+	k, err := d.content()
+	if err != nil {
+		return nil, err
+	}
+	d.skipWS()
+	if d.peek() != ':' {
+		return nil, d.syntaxError("want ':' after object key, got " + d.describe())
+	}
+	d.pos++
+	return k, nil
+}
+
+// content reads a string and returns its unescaped content, which is valid
+// only until the next call.
+func (d *decoder) content() ([]byte, error) {
+	raw, esc, err := d.str()
+	if err != nil || !esc {
+		return raw, err
+	}
+	d.scratch = unescape(d.scratch[:0], raw)
+	return d.scratch, nil
+}
+
+// strPlain marks the bytes that may appear in a JSON string as themselves:
+// not a control character, quote, backslash or the start of a multi-byte
+// UTF-8 sequence (which needs checking).
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str reads a string, checking escapes and UTF-8, and returns its raw
+// (still escaped) content and whether it has escapes.
+func (d *decoder) str() (raw []byte, esc bool, err error) {
+	in := d.in
+	start := d.pos + 1
+	for i := start; i < len(in); {
+		c := in[i]
+		if strPlain[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return in[start:i], esc, nil
+		case c == '\\':
+			esc = true
+			n := escapeLen(in[i:])
+			if n < 0 {
+				d.pos = i
+				return nil, false, d.syntaxError("invalid escape in string")
+			}
+			i += n
+		case c < 0x20:
+			d.pos = i
+			return nil, false, d.syntaxError("control character in string")
+		default:
+			r, n := utf8.DecodeRune(in[i:])
+			if r == utf8.RuneError && n == 1 {
+				d.pos = i
+				return nil, false, d.syntaxError("invalid UTF-8 in string")
+			}
+			i += n
+		}
+	}
+	d.pos = len(in)
+	return nil, false, d.syntaxError("unterminated string")
+}
+
+// escapeLen returns the length of the escape sequence at the start of b, or
+// -1 when it is invalid. As in protojson, a \u escape of a UTF-16 surrogate
+// must be the first half of a pair completed by the next \u escape.
+func escapeLen(b []byte) int {
+	if len(b) < 2 {
+		return -1
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		r, ok := hex4(b[2:])
+		if !ok {
+			return -1
+		}
+		if r < 0xD800 || r >= 0xE000 {
+			return 6
+		}
+		if r >= 0xDC00 || len(b) < 12 || b[6] != '\\' || b[7] != 'u' {
+			return -1
+		}
+		if r2, ok := hex4(b[8:]); !ok || r2 < 0xDC00 || r2 >= 0xE000 {
+			return -1
+		}
+		return 12
+	}
+	return -1
+}
+
+// hex4 decodes the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		v, ok := unhex(c)
+		if !ok {
+			return 0, false
+		}
+		r = r<<4 | rune(v)
+	}
+	return r, true
+}
+
+// unescape appends the content of raw, a checked string body, to dst with
+// its escapes decoded.
+func unescape(dst, raw []byte) []byte {
+	for len(raw) > 0 {
+		i := bytes.IndexByte(raw, '\\')
+		if i < 0 {
+			return append(dst, raw...)
+		}
+		dst = append(dst, raw[:i]...)
+		raw = raw[i:]
+		c := raw[1]
+		switch c {
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		case 'u':
+			r, _ := hex4(raw[2:])
+			n := 6
+			if r >= 0xD800 && r < 0xDC00 {
+				r2, _ := hex4(raw[8:])
+				r = 0x10000 + (r-0xD800)<<10 + (r2 - 0xDC00)
+				n = 12
+			}
+			dst = utf8.AppendRune(dst, r)
+			raw = raw[n:]
+			continue
+		}
+		dst = append(dst, c)
+		raw = raw[2:]
+	}
+	return dst
+}
+
+// skip reads and discards any JSON value, checking its syntax: the value of
+// an unknown field, which OTLP receivers must ignore.
+func (d *decoder) skip(depth int) error {
+	switch c := d.peek(); {
+	case c == '{' || c == '[':
+		if depth >= maxSkipDepth {
+			return d.syntaxError("ignored value nested more than " + strconv.Itoa(maxSkipDepth) + " deep")
+		}
+		d.pos++
+		d.skipWS()
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		if d.peek() == end {
+			d.pos++
+			return nil
+		}
+		for {
+			if c == '{' {
+				if _, err := d.key(); err != nil {
+					return err
+				}
+				d.skipWS()
+			}
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+			d.skipWS()
+			switch d.peek() {
+			case ',':
+				d.pos++
+				d.skipWS()
+			case end:
+				d.pos++
+				return nil
+			default:
+				return d.syntaxError("want ',' or '" + string(end) + "', got " + d.describe())
+			}
+		}
+	case c == '"':
+		_, _, err := d.str()
+		return err
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || isDigit(c):
+		_, err := d.number()
+		return err
+	}
+	return d.syntaxError("want a value, got " + d.describe())
+}
+
+// literal reads the literal lit (true, false or null).
+func (d *decoder) literal(lit string) error {
+	if len(d.in)-d.pos < len(lit) || string(d.in[d.pos:d.pos+len(lit)]) != lit {
+		return d.syntaxError("invalid literal, want " + lit)
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+// null reads a null, if that is what comes next.
+func (d *decoder) null() bool {
+	if len(d.in)-d.pos >= 4 && string(d.in[d.pos:d.pos+4]) == "null" {
+		d.pos += 4
+		return true
+	}
+	return false
+}
+
+// peek returns the next byte, or 0 at the end of the input.
+func (d *decoder) peek() byte {
+	if d.pos < len(d.in) {
+		return d.in[d.pos]
+	}
+	return 0
+}
+
+func (d *decoder) skipWS() {
+	for d.pos < len(d.in) {
+		switch d.in[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// describe names what is at the current position, for error messages.
+func (d *decoder) describe() string {
+	if d.pos >= len(d.in) {
+		return "end of input"
+	}
+	switch c := d.in[d.pos]; {
+	case c == '"':
+		return "string"
+	case c == '{':
+		return "object"
+	case c == '[':
+		return "array"
+	case c == 't' || c == 'f':
+		return "boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || isDigit(c):
+		return "number"
+	case c < utf8.RuneSelf:
+		return "character " + strconv.QuoteRune(rune(c))
+	}
+	r, _ := utf8.DecodeRune(d.in[d.pos:])
+	return "character " + strconv.QuoteRune(r)
+}
+
+// syntaxError reports malformed JSON at the current position.
+func (d *decoder) syntaxError(msg string) error {
+	return newError("syntax error at offset " + strconv.Itoa(d.pos) + ": " + msg)
+}
