@@ -184,7 +184,10 @@ func otlpJSON(t testing.TB, m proto.Message) []byte {
 	return out
 }
 
-// base64IDsToHex is the inverse of hexIDsToBase64.
+// idFields are the keys protojson writes as base64 and OTLP/JSON as hex.
+var idFields = map[string]bool{"traceId": true, "spanId": true, "parentSpanId": true}
+
+// base64IDsToHex turns protojson's base64 ids into OTLP/JSON's hex.
 func base64IDsToHex(v any) error {
 	switch v := v.(type) {
 	case map[string]any:

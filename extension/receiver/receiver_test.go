@@ -209,7 +209,7 @@ func badCases(t *testing.T) []badCase {
 		{"gzip with trailing garbage", req{path: PathTraces, ce: "gzip", body: append(gz(t, traces), "junk!junk!"...)}, 400, "invalid gzip body"},
 		{"malformed JSON", req{path: PathTraces, ct: "application/json", body: []byte(`{"resourceSpans":[`)}, 400, "invalid OTLP/JSON traces request"},
 		{"empty JSON", req{path: PathMetrics, ct: "application/json"}, 400, "invalid OTLP/JSON metrics request"},
-		{"JSON array", req{path: PathLogs, ct: "application/json", body: []byte(`[]`)}, 400, "not a JSON object"},
+		{"JSON array", req{path: PathLogs, ct: "application/json", body: []byte(`[]`)}, 400, "want a JSON object"},
 		{"JSON trailing data", req{path: PathLogs, ct: "application/json", body: []byte(`{} {}`)}, 400, "data after"},
 		{"JSON enum as bool", req{path: PathTraces, ct: "application/json", body: []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"kind":true}]}]}]}`)}, 400, "invalid OTLP/JSON traces request"},
 		{"JSON base64 trace id", req{path: PathTraces, ct: "application/json", body: []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"W47/95gDgQPSabYzgT/GDA=="}]}]}]}`)}, 400, "traceId"},
