@@ -27,7 +27,7 @@ func benchTelemetry(b *testing.B, mode Mode) *Telemetry {
 	}
 	if mode == ModeAsync {
 		tel.mode = ModeAsync
-		tel.ext = &internalExtension{t: tel, completed: make(chan string, 64)}
+		tel.ext = &internalExtension{t: tel, completed: make(chan completion, 64)}
 	}
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	return tel

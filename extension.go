@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
 )
 
@@ -23,10 +25,9 @@ type internalExtension struct {
 	t      *Telemetry
 	client *lambdaapi.ExtensionClient
 
-	// completed receives the request id of each invocation whose response
-	// has been sent. Buffered: the signal may come before the INVOKE event
-	// has been read.
-	completed chan string
+	// completed receives each invocation whose response has been sent.
+	// Buffered: the signal may come before the INVOKE event has been read.
+	completed chan completion
 
 	mu   sync.Mutex
 	dead bool // the loop ended; Wrap falls back to exporting itself
@@ -36,8 +37,15 @@ type internalExtension struct {
 // runs late is abandoned rather than turning the invocation into a timeout.
 const flushMargin = 50 * time.Millisecond
 
+// completion is an invocation whose response has been sent, with its span,
+// which the completion signal passes on to an external extension.
+type completion struct {
+	requestID string
+	span      trace.SpanContext
+}
+
 func registerInternalExtension(ctx context.Context, t *Telemetry) (*internalExtension, error) {
-	e := &internalExtension{t: t, client: lambdaapi.NewExtensionClient(t.cfg.runtimeAPI, nil), completed: make(chan string, 64)}
+	e := &internalExtension{t: t, client: lambdaapi.NewExtensionClient(t.cfg.runtimeAPI, nil), completed: make(chan completion, 64)}
 	var events []lambdaapi.EventType
 	if t.mode == ModeAsync {
 		events = []lambdaapi.EventType{lambdaapi.Invoke}
@@ -68,41 +76,44 @@ func (e *internalExtension) loop() {
 			continue
 		}
 		deadline := time.UnixMilli(ev.DeadlineMs).Add(-flushMargin)
-		e.await(ev.RequestID, deadline)
+		span := e.await(ev.RequestID, deadline)
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		if err := e.t.ForceFlush(ctx); err != nil {
 			e.t.log.Warn("flush after the response failed", "requestId", ev.RequestID, "err", err)
 		}
-		e.t.signalComplete(ctx, ev.RequestID)
+		e.t.signalComplete(trace.ContextWithSpanContext(ctx, span), ev.RequestID)
 		cancel()
 	}
 }
 
-// await waits until the response of requestID has been sent, or deadline.
-func (e *internalExtension) await(requestID string, deadline time.Time) {
+// await waits until the response of requestID has been sent, or deadline,
+// and returns the invocation's span (invalid if it was not seen).
+func (e *internalExtension) await(requestID string, deadline time.Time) trace.SpanContext {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
 		select {
-		case id := <-e.completed:
-			if id == requestID {
-				return
+		case c := <-e.completed:
+			if c.requestID == requestID {
+				return c.span
 			}
 			// A stale signal of an invocation whose INVOKE wait already
 			// gave up: skip it.
 		case <-timer.C:
 			e.t.log.Warn("no completion signal before the deadline; flushing anyway", "requestId", requestID)
-			return
+			return trace.SpanContext{}
 		}
 	}
 }
 
-// complete signals that requestID's response has been sent. It never
-// blocks: with the buffer full, the oldest signal makes room.
-func (e *internalExtension) complete(requestID string) {
+// complete signals that requestID's response has been sent; span is the
+// invocation's. It never blocks: with the buffer full, the oldest signal
+// makes room.
+func (e *internalExtension) complete(requestID string, span trace.SpanContext) {
+	c := completion{requestID, span}
 	for {
 		select {
-		case e.completed <- requestID:
+		case e.completed <- c:
 			return
 		default:
 			select {

@@ -177,7 +177,7 @@ func (t *Telemetry) invoke(ctx context.Context, raw []byte, event any, call func
 	}
 	switch {
 	case t.mode == ModeAsync && t.ext != nil && t.ext.alive():
-		return &response{b: body, onClose: func() { t.ext.complete(requestID) }}, nil
+		return &response{b: body, onClose: func() { t.ext.complete(requestID, span.SpanContext()) }}, nil
 	case t.mode == ModeFinalize:
 		// The caller's processors export when they will; the extension
 		// only needs to know the invocation is over.
@@ -196,7 +196,7 @@ func (t *Telemetry) finish(ctx context.Context, requestID string) {
 	case t.mode == ModeFinalize:
 		t.signalComplete(ctx, requestID)
 	case t.mode == ModeAsync && t.ext != nil && t.ext.alive():
-		t.ext.complete(requestID)
+		t.ext.complete(requestID, trace.SpanContextFromContext(ctx))
 	default:
 		t.flushWithin(ctx)
 		t.signalComplete(ctx, requestID)

@@ -1,9 +1,11 @@
 package lambdaotel
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -372,14 +374,22 @@ func TestWrapCustomExtractor(t *testing.T) {
 func TestCompletionSignalToTheExtension(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
+	var traceparent string
+	var exported []byte
 	advertise := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
 		if advertise {
 			w.Header().Set("Lambdaotel-Completion", "/invocation/complete")
 		}
 		order = append(order, r.URL.Path+" "+r.Header.Get("Lambda-Request-Id")+r.Header.Get("Lambdaotel-Signals"))
+		if r.URL.Path == "/invocation/complete" {
+			traceparent = r.Header.Get("Traceparent")
+		} else {
+			exported = body
+		}
 	}))
 	defer srv.Close()
 	tel, err := Init(context.Background(), WithoutGlobal(), withEnv(envOf(map[string]string{
@@ -433,5 +443,19 @@ func TestCompletionSignalToTheExtension(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(order, ",") != "/v1/traces ,/invocation/complete req-9" {
 		t.Fatalf("requests %v: want the export, then the completion signal", order)
+	}
+	// The signal names the invocation's span, the one just exported, so
+	// that the extension's platform spans join its trace.
+	var tid, sid []byte
+	if _, err := fmt.Sscanf(traceparent, "00-%32x-%16x-01", &tid, &sid); err != nil {
+		t.Fatalf("traceparent %q: %v", traceparent, err)
+	}
+	var td tracepb.TracesData
+	if err := proto.Unmarshal(exported, &td); err != nil {
+		t.Fatal(err)
+	}
+	span := td.ResourceSpans[0].ScopeSpans[0].Spans[0]
+	if !bytes.Equal(span.TraceId, tid) || !bytes.Equal(span.SpanId, sid) {
+		t.Fatalf("traceparent %s names another span than the invocation's %x/%x", traceparent, span.TraceId, span.SpanId)
 	}
 }

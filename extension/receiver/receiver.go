@@ -159,6 +159,53 @@ type Announcer interface {
 	Announce()
 }
 
+// SpanReporter is implemented by a Completer that wants the function's own
+// invocation span: the lambdaotel library sends it as a W3C traceparent
+// header with the completion signal, so that the spans the extension makes
+// from platform telemetry join the function's trace under it.
+type SpanReporter interface {
+	ReportSpan(requestID string, traceID [16]byte, spanID [8]byte, sampled bool)
+}
+
+// parseTraceparent reads a W3C traceparent header value
+// (version-traceid-spanid-flags, lower-case hex). Version ff and all-zero
+// ids are invalid; a later version's extra fields are ignored, as the
+// specification asks.
+func parseTraceparent(v string) (traceID [16]byte, spanID [8]byte, sampled, ok bool) {
+	if len(v) < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-' || (len(v) > 55 && v[55] != '-') {
+		return traceID, spanID, false, false
+	}
+	var version, flags [1]byte
+	if !lowerHex(version[:], v[0:2]) || version[0] == 0xff || (version[0] == 0 && len(v) != 55) ||
+		!lowerHex(traceID[:], v[3:35]) || !lowerHex(spanID[:], v[36:52]) || !lowerHex(flags[:], v[53:55]) ||
+		traceID == [16]byte{} || spanID == [8]byte{} {
+		return [16]byte{}, [8]byte{}, false, false
+	}
+	return traceID, spanID, flags[0]&1 == 1, true
+}
+
+// lowerHex decodes s, lower-case hex only, into dst (len(s) == 2*len(dst)).
+func lowerHex(dst []byte, s string) bool {
+	val := func(c byte) (byte, bool) {
+		switch {
+		case c >= '0' && c <= '9':
+			return c - '0', true
+		case c >= 'a' && c <= 'f':
+			return c - 'a' + 10, true
+		}
+		return 0, false
+	}
+	for i := range dst {
+		hi, ok1 := val(s[2*i])
+		lo, ok2 := val(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
 // HeaderCompletion is set on every answer to name the completion path. A
 // client (the lambdaotel library) sends completion signals only to an
 // endpoint that said so: a plain collector on loopback would answer 404 to
@@ -190,7 +237,13 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					a.Announce()
 				}
 			} else {
-				rc.completer.Complete(r.Header.Get(HeaderRequestID))
+				id := r.Header.Get(HeaderRequestID)
+				if sr, ok := rc.completer.(SpanReporter); ok {
+					if tid, sid, sampled, ok := parseTraceparent(r.Header.Get("Traceparent")); ok {
+						sr.ReportSpan(id, tid, sid, sampled)
+					}
+				}
+				rc.completer.Complete(id)
 			}
 		}
 		w.WriteHeader(http.StatusOK)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lambdaotel/lambdaotel/internal/otlpenv"
 	"github.com/lambdaotel/lambdaotel/internal/otlpwire"
@@ -182,8 +183,10 @@ func (e *Exporter) CompletionURL() string {
 
 // SignalComplete tells the extension that invocation requestID has
 // exported what it will, so the extension need not wait for
-// platform.runtimeDone before its own flush. Failures are ignored: the
-// extension has other ways to know.
+// platform.runtimeDone before its own flush. The span in ctx, the
+// invocation's, goes with it as a W3C traceparent header, so that the
+// spans the extension makes from platform telemetry join its trace.
+// Failures are ignored: the extension has other ways to know.
 func (e *Exporter) SignalComplete(ctx context.Context, requestID string) {
 	target := e.CompletionURL()
 	if target == "" || !e.completion.Load() {
@@ -196,6 +199,9 @@ func (e *Exporter) SignalComplete(ctx context.Context, requestID string) {
 		return
 	}
 	req.Header.Set("Lambda-Request-Id", requestID)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		req.Header.Set("Traceparent", fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags()))
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.log.Debug("completion signal not delivered", "err", err)
