@@ -253,10 +253,13 @@ func appendKeyValues(b []byte, tag byte, kvs []KeyValue) []byte {
 // nothing is moved.
 func appendKeyValue(b []byte, tag byte, kv *KeyValue) []byte {
 	anyLen := sizeAnyValue(&kv.Value)
-	kvLen := 1 + protowire.SizeBytes(len(kv.Key)) + 1 + protowire.SizeBytes(anyLen)
+	kvLen := 1 + protowire.SizeBytes(anyLen)
+	if kv.Key != "" { // an empty key is proto3's default: left out
+		kvLen += 1 + protowire.SizeBytes(len(kv.Key))
+	}
 	b = append(b, tag)
 	b = protowire.AppendVarint(b, uint64(kvLen))
-	b = appendStringAlways(b, tagKeyValueKey, kv.Key)
+	b = appendString(b, tagKeyValueKey, kv.Key)
 	b = append(b, tagKeyValueValue)
 	b = protowire.AppendVarint(b, uint64(anyLen))
 	return appendAnyValueBody(b, &kv.Value)

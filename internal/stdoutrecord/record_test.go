@@ -1,0 +1,182 @@
+package stdoutrecord
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// The fixtures are otlpstdout's: records in the styles of the Rust, Node and
+// Python exporters and of this module's own.
+var fixtureFiles = []string{"rust.jsonl", "node.jsonl", "python.jsonl", "golden.jsonl"}
+
+func readLines(t testing.TB, name string) [][]byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "otlpstdout", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, bytes.Clone(sc.Bytes()))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+func gz(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestFixtures(t *testing.T) {
+	for _, name := range fixtureFiles {
+		for i, line := range readLines(t, name) {
+			t.Run(fmt.Sprintf("%s:%d", name, i+1), func(t *testing.T) {
+				if !IsRecord(line) {
+					t.Fatal("IsRecord = false")
+				}
+				r, err := Decode(line)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Method != "POST" || r.Endpoint != Endpoint || r.Version == "" {
+					t.Errorf("decoded %+v", *r)
+				}
+				body, err := r.Body()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.IsJSON() {
+					if !json.Valid(body) || !bytes.Contains(body, []byte(`"resourceSpans"`)) {
+						t.Fatalf("JSON body: %.200s", body)
+					}
+					return
+				}
+				var td tracepb.TracesData
+				if err := proto.Unmarshal(body, &td); err != nil {
+					t.Fatal(err)
+				}
+				if len(td.ResourceSpans) == 0 || len(td.ResourceSpans[0].ScopeSpans[0].Spans) == 0 {
+					t.Fatalf("no spans in %v", &td)
+				}
+				again, err := Decode(r.AppendJSON(nil))
+				if err != nil || !reflect.DeepEqual(again, r) {
+					t.Fatalf("re-encoded record differs: %v\n got %+v\nwant %+v", err, again, r)
+				}
+			})
+		}
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	cases := map[string]string{
+		"not json":             `hello world`,
+		"not an object":        `["__otel_otlp_stdout"]`,
+		"null":                 `null`,
+		"no marker":            `{"source":"x","payload":"","base64":true}`,
+		"marker not a string":  `{"__otel_otlp_stdout":1,"payload":""}`,
+		"marker empty":         `{"__otel_otlp_stdout":"","payload":""}`,
+		"nested marker":        `{"otlp_fallback":{"__otel_otlp_stdout":"x","payload":""}}`,
+		"no payload":           `{"__otel_otlp_stdout":"1"}`,
+		"payload number":       `{"__otel_otlp_stdout":"1","payload":5}`,
+		"object but base64":    `{"__otel_otlp_stdout":"1","payload":{},"base64":true}`,
+		"headers not strings":  `{"__otel_otlp_stdout":"1","headers":{"a":1},"payload":""}`,
+		"base64 not a boolean": `{"__otel_otlp_stdout":"1","base64":"true","payload":""}`,
+		"truncated":            `{"__otel_otlp_stdout":"1","payload":"abc`,
+	}
+	for name, line := range cases {
+		if r, err := Decode([]byte(line)); err == nil {
+			t.Errorf("%s: Decode accepted %q as %+v", name, line, r)
+		}
+	}
+	if _, err := Decode([]byte(`{"a":1}`)); !errors.Is(err, ErrNotRecord) {
+		t.Errorf("non-record error = %v, want ErrNotRecord", err)
+	}
+}
+
+func TestBody(t *testing.T) {
+	pb, _ := proto.Marshal(&tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{}}})
+	for _, r := range []Record{
+		{Payload: base64.StdEncoding.EncodeToString(pb), Base64: true},
+		{Payload: strings.TrimRight(base64.StdEncoding.EncodeToString(pb), "="), Base64: true, ContentEncoding: "identity"},
+		{Payload: base64.StdEncoding.EncodeToString(gz(t, pb)), Base64: true, ContentEncoding: " GZIP ", ContentType: "application/x-protobuf; charset=binary"},
+	} {
+		got, err := r.Body()
+		if err != nil || !bytes.Equal(got, pb) {
+			t.Errorf("%+v: %x, %v", r, got, err)
+		}
+	}
+	for _, tc := range []struct {
+		r    Record
+		want string
+	}{
+		{Record{Payload: "!!!", Base64: true}, "base64"},
+		{Record{Payload: "aGVsbG8=", Base64: true, ContentEncoding: "gzip"}, "gzip"},
+		{Record{ContentEncoding: "br"}, "content-encoding"},
+		{Record{ContentType: "text/plain"}, "content-type"},
+	} {
+		if _, err := tc.r.Body(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one mentioning %q", tc.r, err, tc.want)
+		}
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	bodyLimit = 1 << 20
+	defer func() { bodyLimit = MaxBodySize }()
+	bomb := base64.StdEncoding.EncodeToString(bytes.Repeat(gz(t, make([]byte, 256<<10)), 5))
+	if _, err := (&Record{Payload: bomb, Base64: true, ContentEncoding: "gzip"}).Body(); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("bomb error = %v, want ErrBodyTooLarge", err)
+	}
+}
+
+// FuzzDecode checks that Decode never panics and that whatever it accepts
+// survives AppendJSON → Decode unchanged.
+func FuzzDecode(f *testing.F) {
+	for _, name := range fixtureFiles {
+		for _, line := range readLines(f, name) {
+			f.Add(line)
+		}
+	}
+	f.Add([]byte(`{"__otel_otlp_stdout":"\u2028\ud800","source":"\u0000","payload":"","headers":{"a":"b"}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := Decode(line)
+		if err != nil {
+			return
+		}
+		if !IsRecord(line) {
+			t.Fatalf("Decode accepted a line IsRecord rejects: %q", line)
+		}
+		r2, err := Decode(r.AppendJSON(nil))
+		if err != nil || !reflect.DeepEqual(r, r2) {
+			t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, r2, r)
+		}
+		_, _ = r.Body()
+	})
+}
