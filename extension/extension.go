@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -67,10 +68,17 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
+	if opts.Name == "" {
+		opts.Name = filepath.Base(os.Args[0])
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	// Every line names the extension: its output comes back through the
+	// Telemetry API as extension records, and the name is how the platform
+	// telemetry recognises (and skips) its own lines.
+	log = log.With("extension", opts.Name)
 	api := opts.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if api == "" {
 		return errors.New("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda (try lambdasim)")
@@ -109,13 +117,15 @@ func Run(ctx context.Context, opts Options) error {
 	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log,
 		flush.WithFallbackCost(fallbackCost(opts.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))))
 
-	obs := &observed{fl: fl, q: q, exp: exp, rec: selfmetrics.New(started), now: time.Now,
+	pt := newPlatformTelemetry()
+	obs := &observed{fl: fl, q: q, exp: exp, rec: selfmetrics.New(started), now: time.Now, pt: pt,
 		emit: cfg.SelfMetrics.On(cfg.Exporter), interval: cfg.SelfMetrics.Interval, last: started}
 	ext := lifecycle.New(api, tracker, obs, lifecycle.Options{
 		Name: opts.Name, ManagedInstances: managed,
 		CompletionWait: cfg.Flush.CompletionWait, Auto: cfg.Flush.CompletionWaitAuto, Off: cfg.Flush.CompletionWaitOff,
 		InvokeBudget: cfg.Flush.InvokeBudget, ShutdownMargin: cfg.Flush.ShutdownMargin, Logger: log,
 		Strategy: cfg.Flush.Strategy, Interval: cfg.Flush.Interval, Pending: q.Len,
+		BeforeShutdown: pt.beforeShutdown,
 	})
 
 	// A full batch waiting is exported at once, even mid-invocation; so is
@@ -133,7 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 	var srv *receiver.Server
 	var listenErr error
 	if cfg.Receiver.HTTPEnabled {
-		rc := receiver.New(sink{q}, completer{tracker}, receiver.Options{MaxRequestBytes: cfg.Receiver.MaxRequestBytes, Logger: log, OnReceived: onReceived})
+		rc := receiver.New(sink{q}, completer{tracker, pt}, receiver.Options{MaxRequestBytes: cfg.Receiver.MaxRequestBytes, Logger: log, OnReceived: onReceived})
 		ln, err := receiver.Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Receiver.HTTPPort)))
 		if err == nil {
 			srv, err = rc.Start(ln)
@@ -162,11 +172,14 @@ func Run(ctx context.Context, opts Options) error {
 			}()
 		}
 	}
-	// The Telemetry API's runtimeDone is the completion source for
-	// functions that do not signal (any SDK, any language).
+	// The Telemetry API: platform records become spans, metrics and logs,
+	// and runtimeDone is the completion source for functions that do not
+	// signal (any SDK, any language) — after the records before it were
+	// handled, so that what they carry is queued when the hold ends.
 	var tel *platform.Listener
 	if cfg.TelemetryAPI.Enabled {
 		l, err := platform.Listen(cfg.TelemetryAPI.ListenerPort, func(ev lambdaapi.TelemetryEvent) {
+			pt.handle(ev)
 			if id, ok := platform.RuntimeDone(ev); ok {
 				tracker.Complete(id, lifecycle.SourceRuntimeDone)
 			}
@@ -192,11 +205,18 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	obs.res = &res
 	if tel != nil {
+		pt.start(cfg, res, opts.Getenv("AWS_LAMBDA_FUNCTION_NAME"), opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"), opts.Name)
 		schema := lambdaapi.Schema20221213
 		if managed {
 			schema = lambdaapi.Schema20250129
 		}
-		if err := tel.Subscribe(ctx, ext.Client(), schema, []lambdaapi.TelemetryType{lambdaapi.TypePlatform}, cfg.TelemetryAPI.BufferTimeout); err != nil {
+		// function records carry otlp-stdout lines (forwarded as traces)
+		// even with logs off; extension records are only ever logs.
+		types := []lambdaapi.TelemetryType{lambdaapi.TypePlatform, lambdaapi.TypeFunction}
+		if cfg.Logs.Enabled {
+			types = append(types, lambdaapi.TypeExtension)
+		}
+		if err := tel.Subscribe(ctx, ext.Client(), schema, types, cfg.TelemetryAPI.BufferTimeout); err != nil {
 			log.Warn("Telemetry API subscription failed: holds end on the completion signal or the deadline", "err", err)
 		}
 	}
@@ -229,6 +249,7 @@ type observed struct {
 	exp      *export.Exporter
 	rec      *selfmetrics.Recorder
 	res      *otlpbuild.Resource // set once registered, before any flush
+	pt       *platformTelemetry
 	now      func() time.Time
 	emit     bool
 	interval time.Duration
@@ -238,6 +259,7 @@ type observed struct {
 }
 
 func (o *observed) Flush(ctx context.Context, reason string) error {
+	o.pt.collect(o.q)
 	if o.emit && o.res != nil && o.due(reason) {
 		body := o.rec.AppendRequest(nil, o.res, o.snapshot())
 		if c, err := wire.Validate(wire.Metrics, body); err == nil {
@@ -293,8 +315,17 @@ func (s sink) Offer(sig wire.Signal, body []byte, items int) error {
 	return err
 }
 
-// completer adapts the tracker to the receiver.
-type completer struct{ t *lifecycle.Tracker }
+// completer adapts the tracker and the platform telemetry to the receiver.
+type completer struct {
+	t  *lifecycle.Tracker
+	pt *platformTelemetry
+}
+
+// ReportSpan passes the function's invocation span to the platform
+// telemetry, whose spans for that invocation then join its trace.
+func (c completer) ReportSpan(requestID string, traceID [16]byte, spanID [8]byte, _ bool) {
+	c.pt.setParent(requestID, traceID, spanID)
+}
 
 func (c completer) Complete(requestID string) { c.t.Complete(requestID, lifecycle.SourceSignal) }
 

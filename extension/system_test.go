@@ -22,6 +22,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lambdaotel/lambdaotel/extension/platformtel"
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
 	"github.com/lambdaotel/lambdaotel/lambdasim"
 )
@@ -52,11 +53,13 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// backend is an OTLP/HTTP trace backend that counts the spans it receives.
+// backend is an OTLP/HTTP trace backend that counts the function's spans
+// it receives, and apart from them the extension's platform spans.
 type backend struct {
-	mu    sync.Mutex
-	spans int
-	names []string
+	mu       sync.Mutex
+	spans    int
+	platform int
+	names    []string
 }
 
 func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -78,6 +81,11 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer b.mu.Unlock()
 	for _, rs := range td.ResourceSpans {
 		for _, ss := range rs.ScopeSpans {
+			if ss.Scope.GetName() == platformtel.ScopeName {
+				// Made by the extension from platform telemetry.
+				b.platform += len(ss.Spans)
+				continue
+			}
 			for _, s := range ss.Spans {
 				b.spans++
 				b.names = append(b.names, s.Name)
@@ -254,10 +262,19 @@ func TestTarpitBackendCostsTheBudgetOnceAndShutdownStillEndsInTime(t *testing.T)
 	if overheads[0] > 600 {
 		t.Errorf("first invocation's overhead %.0f ms: more than the 300 ms budget", overheads[0])
 	}
+	// Later ones skip the tarpit; one may carry the breaker's probe (one
+	// attempt, bounded by the 200 ms export timeout).
+	probes := 0
 	for i, o := range overheads[1:] {
-		if o > 100 {
-			t.Errorf("invocation %d overhead %.0f ms: the breaker should skip the tarpit after the first", i+1, o)
+		switch {
+		case o > 400:
+			t.Errorf("invocation %d overhead %.0f ms: more than the budget", i+1, o)
+		case o > 100:
+			probes++
 		}
+	}
+	if probes > 1 {
+		t.Errorf("overheads %v: the breaker should skip the tarpit after the first, probing rarely", overheads)
 	}
 	sr, err := s.Shutdown(testCtx(t))
 	if err != nil {

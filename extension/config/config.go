@@ -37,6 +37,8 @@ type Config struct {
 	Flush        Flush
 	TelemetryAPI TelemetryAPI
 	SelfMetrics  SelfMetrics
+	Logs         Logs
+	Metrics      Metrics
 	// ServiceName is OTEL_SERVICE_NAME, for the extension's own telemetry.
 	ServiceName string
 	// File is the configuration file that was read, if any.
@@ -133,6 +135,23 @@ type TelemetryAPI struct {
 	// BufferTimeout is the subscription's buffering.timeoutMs: small, so
 	// that platform.runtimeDone arrives while the hold is still useful.
 	BufferTimeout time.Duration
+}
+
+// Logs says which function and extension log lines from the Telemetry
+// API become OTLP log records. otlp-stdout records are forwarded as traces
+// either way.
+type Logs struct {
+	Enabled bool
+	// MinSeverity is trace, debug, info, warn, error or fatal; lines
+	// without a recognisable level count as info.
+	MinSeverity string
+}
+
+// Metrics shapes the metrics the extension makes from platform telemetry.
+type Metrics struct {
+	// Temporality is cumulative, delta or lowmemory (delta for every
+	// metric the extension makes: they are all counters and histograms).
+	Temporality string
 }
 
 // SelfMetrics is the extension's telemetry about itself (received,
@@ -379,7 +398,7 @@ type setting struct{ name, value string }
 
 // keys builds the registry bound to c.
 func keys(c *Config) []Key {
-	e, r, f, t, sm := &c.Exporter, &c.Receiver, &c.Flush, &c.TelemetryAPI, &c.SelfMetrics
+	e, r, f, t, sm, lg, mt := &c.Exporter, &c.Receiver, &c.Flush, &c.TelemetryAPI, &c.SelfMetrics, &c.Logs, &c.Metrics
 	return []Key{
 		{Path: "exporter.endpoint", OTel: []string{"OTEL_EXPORTER_OTLP_ENDPOINT"}, Default: "(none: stdout fallback)",
 			Doc: "base URL of the OTLP backend; over HTTP each signal goes to <endpoint>/v1/<signal>; with grpc the server's URL or host[:port] (TLS unless OTEL_EXPORTER_OTLP_INSECURE=true; port 4317 by default)", set: endpoint(&e.Endpoint)},
@@ -419,6 +438,13 @@ func keys(c *Config) []Key {
 		{Path: "telemetry_api.enabled", Default: "true", Doc: "subscribe to the Telemetry API", set: boolean(&t.Enabled)},
 		{Path: "telemetry_api.listener_port", Default: "0", Doc: "port of the Telemetry API listener on 127.0.0.1; 0 picks a free one", set: integer(&t.ListenerPort, 0, 65535)},
 		{Path: "telemetry_api.buffer_timeout", Default: "25", Doc: "the subscription's buffering timeoutMs (25–30000)", set: ms(&t.BufferTimeout, 25, 30000)},
+		{Path: "logs.enabled", Default: "true", Doc: "turn function and extension log lines (Telemetry API) into OTLP log records",
+			set: boolean(&lg.Enabled)},
+		{Path: "logs.min_severity", Default: "trace", Doc: "least severity of the log records: trace, debug, info, warn, error or fatal (lines without a level count as info)",
+			set: oneOf(&lg.MinSeverity, "trace", "debug", "info", "warn", "error", "fatal")},
+		{Path: "metrics.temporality", OTel: []string{"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"}, Default: "cumulative",
+			Doc: "temporality of the platform (FaaS) metrics: cumulative, delta or lowmemory (= delta here)",
+			set: oneOf(&mt.Temporality, "cumulative", "delta", "lowmemory")},
 		{Path: "self_metrics.enabled", Default: "auto", Doc: "export the extension's own counters as OTLP metrics: auto (when a metrics endpoint is set), true or false",
 			set: oneOf(&sm.Enabled, "auto", "true", "false")},
 		{Path: "self_metrics.interval", Default: "60000", Doc: "least milliseconds between two self-metrics reports (one more at SHUTDOWN)",
@@ -484,6 +510,8 @@ func defaults(memoryMB int) *Config {
 			MaxQueueBytes: DefaultQueueBytes(memoryMB), MaxQueueEntries: queue.DefaultQueueEntries},
 		TelemetryAPI: TelemetryAPI{Enabled: true, BufferTimeout: 25 * time.Millisecond},
 		SelfMetrics:  SelfMetrics{Enabled: "auto", Interval: time.Minute},
+		Logs:         Logs{Enabled: true, MinSeverity: "trace"},
+		Metrics:      Metrics{Temporality: "cumulative"},
 	}
 }
 

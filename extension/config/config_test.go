@@ -80,6 +80,9 @@ var samples = map[string]struct {
 	"telemetry_api.enabled":         {"false", func(c *Config) any { return c.TelemetryAPI.Enabled }, false},
 	"telemetry_api.listener_port":   {"19999", func(c *Config) any { return c.TelemetryAPI.ListenerPort }, 19999},
 	"telemetry_api.buffer_timeout":  {"100", func(c *Config) any { return c.TelemetryAPI.BufferTimeout }, 100 * time.Millisecond},
+	"logs.enabled":                  {"false", func(c *Config) any { return c.Logs.Enabled }, false},
+	"logs.min_severity":             {"WARN", func(c *Config) any { return c.Logs.MinSeverity }, "warn"},
+	"metrics.temporality":           {"Delta", func(c *Config) any { return c.Metrics.Temporality }, "delta"},
 	"self_metrics.enabled":          {"false", func(c *Config) any { return c.SelfMetrics.Enabled }, "false"},
 	"self_metrics.interval":         {"5000", func(c *Config) any { return c.SelfMetrics.Interval }, 5 * time.Second},
 }

@@ -12,8 +12,17 @@ type breaker struct {
 	failures int  // consecutive failed exports
 	open     bool // skip the network
 	skipped  int  // calls skipped since opening or since the last probe
+	gap      int  // calls to skip before the next probe
 	probing  bool // a probe is in flight; others keep skipping
 }
+
+// maxGapFactor caps the probe spacing at probeEvery·maxGapFactor calls.
+// Each failed probe doubles the spacing: a probe costs up to a Timeout,
+// and a flush makes one call per signal (and the platform telemetry gives
+// every invocation all three), so a fixed spacing would make a dead
+// backend cost a share of the Timeout on every invocation. With doubling,
+// the total cost of an outage grows with its logarithm.
+const maxGapFactor = 64
 
 func newBreaker(threshold, probeEvery int) *breaker {
 	return &breaker{threshold: threshold, probeEvery: probeEvery}
@@ -30,7 +39,7 @@ func (b *breaker) allow() (probe, ok bool) {
 		return false, false
 	}
 	b.skipped++
-	if b.skipped < b.probeEvery {
+	if b.skipped < b.gap {
 		return false, false
 	}
 	b.skipped, b.probing = 0, true
@@ -51,6 +60,9 @@ func (b *breaker) record(o outcome, probe bool) transition {
 	defer b.mu.Unlock()
 	if probe {
 		b.probing = false
+		if b.open && (o == unavailable || o == slow) {
+			b.gap = min(2*b.gap, b.probeEvery*maxGapFactor)
+		}
 	}
 	switch o {
 	case success, answered:
@@ -62,7 +74,7 @@ func (b *breaker) record(o outcome, probe bool) transition {
 	case unavailable, slow:
 		b.failures++
 		if !b.open && (b.failures >= b.threshold || o == slow) {
-			b.open, b.skipped = true, 0
+			b.open, b.skipped, b.gap = true, 0, b.probeEvery
 			return opened
 		}
 	}

@@ -47,7 +47,8 @@ func TestBreakerOpensSkipsAndProbes(t *testing.T) {
 	if srv.hits.Load() != 4 || !h.exp.BreakerOpen("traces") {
 		t.Fatal("failed probe closed the breaker")
 	}
-	for range 3 {
+	// A failed probe doubles the spacing: 7 skips, then the next probe.
+	for range 7 {
 		if res := export(); !res.Skipped {
 			t.Fatalf("not skipped after a failed probe: %+v", res)
 		}
@@ -63,7 +64,7 @@ func TestBreakerOpensSkipsAndProbes(t *testing.T) {
 		t.Fatalf("after close: %+v", res)
 	}
 	s := h.exp.Stats()
-	if s.BreakerOpens != 1 || s.Skipped != 6 || s.Failures != 4 || s.Exports != 2 {
+	if s.BreakerOpens != 1 || s.Skipped != 10 || s.Failures != 4 || s.Exports != 2 {
 		t.Errorf("stats = %+v", s)
 	}
 	logs := h.logs.String()
@@ -127,5 +128,37 @@ func TestBreakerUnit(t *testing.T) {
 	}
 	if b.record(slow, false) != opened {
 		t.Fatal("a timeout did not open at once")
+	}
+}
+
+// Failed probes space the next ones out, doubling up to the cap; a
+// successful one closes the breaker, and a new outage starts from
+// probeEvery again.
+func TestProbeSpacingDoubles(t *testing.T) {
+	b := newBreaker(1, 2)
+	b.record(unavailable, false)
+	var gaps []int
+	for range 9 {
+		n := 0
+		for {
+			probe, ok := b.allow()
+			if ok && probe {
+				break
+			}
+			n++
+		}
+		gaps = append(gaps, n+1)
+		b.record(unavailable, true)
+	}
+	want := []int{2, 4, 8, 16, 32, 64, 128, 128, 128}
+	for i := range want {
+		if gaps[i] != want[i] {
+			t.Fatalf("calls per probe %v, want %v", gaps, want)
+		}
+	}
+	b.record(success, true)
+	b.record(unavailable, false)
+	if b.gap != 2 {
+		t.Fatalf("a new outage starts with gap %d, want 2", b.gap)
 	}
 }

@@ -82,7 +82,9 @@
 // proves little about the backend.) While open, Export returns
 // Result{Skipped: true, Err: ErrBreakerOpen} without touching the network,
 // and every Options.ProbeEvery-th such call is let through as a probe: one
-// attempt, no retries, so a probe costs at most one Timeout. A probe that
+// attempt, no retries, so a probe costs at most one Timeout. Each failed
+// probe doubles the spacing (up to 64·ProbeEvery calls), so a long outage
+// costs Timeouts in proportion to its logarithm, not its length. A probe that
 // gets any answer from the backend (2xx, or a final 4xx, which proves it is
 // up) closes the breaker. Final 4xx answers (and their gRPC counterparts,
 // see Result.Permanent) never count as failures.

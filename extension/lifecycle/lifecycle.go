@@ -73,6 +73,11 @@ type Options struct {
 	Strategy string
 	// Interval paces the timed flushes.
 	Interval time.Duration
+	// BeforeShutdown, if set, runs at SHUTDOWN before the final flush,
+	// within the same deadline, with the shutdown reason ("spindown",
+	// "timeout", "failure"): the platform telemetry waits there for the
+	// last report and closes what is still open.
+	BeforeShutdown func(ctx context.Context, reason string)
 	// Pending reports how many requests are queued; nil means unknown, and
 	// a catch-up flush is then never started.
 	Pending func() int
@@ -350,6 +355,9 @@ func (e *Extension) shutdown(ev *lambdaapi.Event) {
 	deadline := time.UnixMilli(ev.DeadlineMs).Add(-e.opts.ShutdownMargin)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	if e.opts.BeforeShutdown != nil {
+		e.opts.BeforeShutdown(ctx, string(ev.ShutdownReason))
+	}
 	if err := e.flush(ctx, "shutdown"); err != nil {
 		e.log.Warn("final flush incomplete", "reason", ev.ShutdownReason, "err", err)
 	}

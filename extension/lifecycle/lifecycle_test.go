@@ -582,8 +582,11 @@ func TestKickFlushesDuringTheInvocation(t *testing.T) {
 // SHUTDOWN cancels a background flush in progress for the final one.
 func TestManagedInstancesFlushInTheBackground(t *testing.T) {
 	t.Parallel()
+	var reason string
+	var hookDeadline time.Time
 	e := startSim(t, lambdasim.Config{Timeout: 10 * time.Second, MaxConcurrency: 2},
-		Options{ManagedInstances: true, InvokeBudget: time.Hour, Strategy: "default", Interval: time.Hour, ShutdownMargin: 100 * time.Millisecond})
+		Options{ManagedInstances: true, InvokeBudget: time.Hour, Strategy: "default", Interval: time.Hour, ShutdownMargin: 100 * time.Millisecond,
+			BeforeShutdown: func(ctx context.Context, r string) { reason = r; hookDeadline, _ = ctx.Deadline() }})
 	e.flush.mu.Lock()
 	e.flush.notify = make(chan string, 10)
 	e.flush.block = true // a backend that never answers
@@ -606,5 +609,9 @@ func TestManagedInstancesFlushInTheBackground(t *testing.T) {
 	}
 	if err := <-e.runErr; !errors.Is(err, ErrShutdown) {
 		t.Fatalf("Run: %v", err)
+	}
+	// BeforeShutdown ran first, with the reason and the final flush's deadline.
+	if _, _, deadlines := e.flush.snapshot(); reason != "spindown" || !hookDeadline.Equal(deadlines[len(deadlines)-1]) {
+		t.Fatalf("BeforeShutdown got %q, deadline %v (final flush's %v)", reason, hookDeadline, deadlines[len(deadlines)-1])
 	}
 }

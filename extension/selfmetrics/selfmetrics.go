@@ -131,7 +131,7 @@ func (r *Recorder) AppendRequest(dst []byte, res *otlpbuild.Resource, s Snapshot
 	}
 	e := s.Export
 	metrics := []otlpbuild.Metric{
-		sum("lambdaotel.extension.received", "{item}", "Spans, metric data points and log records received from the function.", received),
+		sum("lambdaotel.extension.received", "{item}", "Spans, metric data points and log records queued: from the function, and made from platform telemetry.", received),
 		sum("lambdaotel.extension.exported", "{item}", "Items the backend accepted.", exported),
 		sum("lambdaotel.extension.fallback", "{item}", "Items written to stdout as otlp_fallback lines.", fallback),
 		sum("lambdaotel.extension.dropped", "{item}", "Items lost, by reason.", dropped),

@@ -75,7 +75,7 @@ func BenchmarkAppendProtobuf(b *testing.B) {
 
 func BenchmarkAppendJSON(b *testing.B) {
 	pb := mustMarshal(b, benchTraces())
-	dst := make([]byte, 0, 2*len(pb))
+	dst := make([]byte, 0, len(toJSON(b, Traces, pb)))
 	b.SetBytes(int64(len(pb)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -68,7 +68,7 @@ func (e *encoder) object(m *message, b []byte) error {
 		if i, f := m.field(num); f != nil && f.accepts(typ) {
 			o := &occ[i]
 			if f.flags&oneof != 0 && chosen != i {
-				if chosen >= 0 || o.count > 0 {
+				if chosen >= 0 {
 					losers = true
 				}
 				chosen = i
@@ -112,7 +112,7 @@ func (e *encoder) object(m *message, b []byte) error {
 		case f.kind == kindMessage:
 			wrote, err = true, e.merged(f, b, o)
 		default:
-			_, val := fieldAt(b, o.last)
+			val := valueAt(b, o.last)
 			wrote, err = e.scalar(f, val, f.flags&presence != 0)
 			if err != nil {
 				err = within(err, f.name, -1)
@@ -131,12 +131,12 @@ func (e *encoder) object(m *message, b []byte) error {
 	return nil
 }
 
-// fieldAt returns the field number and value bytes (after the tag) of the
-// field at b[off:], which the first pass has checked.
-func fieldAt(b []byte, off int) (protowire.Number, []byte) {
+// valueAt returns the value bytes (after the tag) of the field at b[off:],
+// which the first pass has checked.
+func valueAt(b []byte, off int) []byte {
 	num, typ, n := protowire.ConsumeTag(b[off:])
 	v := protowire.ConsumeFieldValue(num, typ, b[off+n:])
-	return num, b[off+n : off+n+v]
+	return b[off+n : off+n+v]
 }
 
 // checkLosers checks the values that a later one overrides, which are not
@@ -188,7 +188,7 @@ func (e *encoder) checkLosers(m *message, b []byte, occ *[maxFields]occurrences,
 func (e *encoder) merged(f *field, b []byte, o *occurrences) error {
 	var body []byte
 	if o.count == 1 {
-		_, val := fieldAt(b, o.first)
+		val := valueAt(b, o.first)
 		body, _ = protowire.ConsumeBytes(val)
 	} else {
 		seen := 0

@@ -1,35 +1,37 @@
-// Package otlpjson converts OTLP export requests between their OTLP/JSON
-// encoding and their protobuf wire encoding, in both directions, for traces,
-// metrics and logs.
+// Package otlpjson converts OTLP export requests between OTLP/JSON and the
+// protobuf wire format, both ways, for traces, metrics and logs.
 //
-// It exists so that the extension can accept OTLP/JSON (and export with
-// protocol http/json) without linking protojson and the generated OTLP
-// types, which together cost more than a megabyte of the binary budget and
-// decode through reflection. Instead one hand-written schema table
-// (schema.go) drives a streaming transcoder each way: JSON is scanned once
-// and protobuf bytes are appended as it goes; protobuf is walked once per
-// message and JSON appended. Nothing is decoded into structs, so a call
-// allocates nothing beyond the growth of the destination slice.
+// It exists so that the extension can accept OTLP/JSON, and export with
+// protocol http/json, without linking protojson and the generated OTLP
+// types, which put its binary over the size budget and decode through
+// reflection. One hand-written schema table (schema.go) drives a streaming
+// transcoder each way: JSON is scanned once and protobuf appended as it
+// goes; protobuf is walked once per message and JSON appended. Nothing is
+// decoded into structs, so a call allocates nothing beyond the growth of
+// dst.
 //
-// The JSON follows the OTLP specification's JSON mapping, which is the
-// protobuf JSON mapping except that trace and span IDs are hex, not base64,
-// and enums are written as integers. Input is read the way protojson reads
-// it (with unknown fields discarded), so anything protojson accepts from an
-// OTLP/JSON producer is accepted here, with these deliberate differences:
-//   - IDs must be hex of exactly the right length, or empty.
-//   - Enum values given as unknown names are ignored, as protojson does when
-//     discarding unknown fields; unknown numbers are kept.
-//   - AnyValue may nest at most 64 deep, and an ignored (unknown) JSON value
-//     at most 128 deep; protojson allows 10,000.
-//   - A JSON number needs at least one digit after an exponent marker even
-//     inside an ignored value.
+// The JSON is the OTLP specification's: the protobuf JSON mapping, except
+// that trace and span IDs are hex rather than base64, and AppendJSON writes
+// enums as integers. AppendProtobuf reads what protojson (discarding unknown
+// fields) reads, so that producers which work with other receivers work
+// here; where it differs, it is stricter:
+//   - IDs must be hex of exactly the right length, or "" (absent).
+//   - AnyValue may nest at most 64 deep and an ignored JSON value at most
+//     128 deep; protojson allows 10,000.
+//   - A number inside an ignored value must be a valid JSON number.
 //
-// Like protojson, and unlike encoding/json, a key that appears twice in one
-// object (in either spelling) is an error rather than "last one wins": with
-// a streaming encoder the first value is already written, and a document
-// that says two things about one field is more likely a bug than an
-// intention. Two members of one oneof (say "stringValue" and "intValue") are
-// an error for the same reason; a null member does not count.
+// As protojson does, it ignores enum names it does not know, and it rejects
+// a key given twice in one object (in either spelling) rather than letting
+// the last one win: a streaming encoder has already written the first, and
+// a document that says two things about one field is more likely a bug than
+// an intention. Two non-null members of one oneof are an error likewise.
+//
+// AppendJSON follows proto.Unmarshal's rules for what the wire may say (the
+// last scalar wins, a message given twice is the merge of both, packed and
+// unpacked elements mix, the last oneof member wins) and rejects what
+// proto.Unmarshal rejects, and also IDs of the wrong length, which OTLP/JSON
+// cannot carry. Its output converts back to the bytes Go's proto.Marshal
+// writes for the same message, NaN payloads aside.
 package otlpjson
 
 import (
