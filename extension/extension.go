@@ -180,8 +180,12 @@ func Run(ctx context.Context, opts Options) error {
 	if cfg.TelemetryAPI.Enabled {
 		l, err := platform.Listen(cfg.TelemetryAPI.ListenerPort, func(ev lambdaapi.TelemetryEvent) {
 			pt.handle(ev)
-			if id, ok := platform.RuntimeDone(ev); ok {
-				tracker.Complete(id, lifecycle.SourceRuntimeDone)
+			if id, status, ok := platform.RuntimeDone(ev); ok {
+				src := lifecycle.SourceRuntimeDone
+				if status == lambdaapi.StatusFailure || status == lambdaapi.StatusTimeout {
+					src = lifecycle.SourceRuntimeFailed
+				}
+				tracker.Complete(id, src)
 			}
 		}, log)
 		if err != nil {
@@ -285,7 +289,7 @@ func (o *observed) due(reason string) bool {
 }
 
 func (o *observed) snapshot() selfmetrics.Snapshot {
-	return selfmetrics.Snapshot{Time: o.now(), Queue: o.q.Stats(), Export: o.exp.Stats(), Flush: o.fl.Stats()}
+	return selfmetrics.Snapshot{Time: o.now(), Queue: o.q.Stats(), Export: o.exp.Stats(), Flush: o.fl.Stats(), Platform: o.pt.stats()}
 }
 
 // fallbackCost guesses the time to write one MiB as fallback lines before

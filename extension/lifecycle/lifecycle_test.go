@@ -615,3 +615,15 @@ func TestManagedInstancesFlushInTheBackground(t *testing.T) {
 		t.Fatalf("BeforeShutdown got %q, deadline %v (final flush's %v)", reason, hookDeadline, deadlines[len(deadlines)-1])
 	}
 }
+
+// A crashed or timed-out runtime will never signal: its runtimeDone ends
+// the hold even for a function that announced it signals.
+func TestRuntimeFailedCompletesAnAnnouncedFunction(t *testing.T) {
+	tr := NewTracker()
+	tr.Announce()
+	tr.Begin("a")
+	tr.Complete("a", SourceRuntimeFailed)
+	if src := tr.Wait(context.Background(), "a"); src != SourceRuntimeFailed {
+		t.Fatalf("source %v", src)
+	}
+}

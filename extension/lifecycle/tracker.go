@@ -16,6 +16,12 @@ const (
 	SourceSignal
 	// SourceRuntimeDone: platform.runtimeDone from the Telemetry API.
 	SourceRuntimeDone
+	// SourceRuntimeFailed: platform.runtimeDone saying the runtime
+	// crashed or timed out (status failure or timeout). It completes even
+	// an announced function's invocation: the process that would have
+	// signalled is gone, and holding on would keep the extension from the
+	// SHUTDOWN of the reset that follows, until Lambda kills it.
+	SourceRuntimeFailed
 )
 
 func (s Source) String() string {
@@ -24,6 +30,8 @@ func (s Source) String() string {
 		return "signal"
 	case SourceRuntimeDone:
 		return "runtimeDone"
+	case SourceRuntimeFailed:
+		return "runtimeFailed"
 	default:
 		return "none"
 	}

@@ -117,15 +117,16 @@ func (l *Listener) Close(ctx context.Context) error {
 	return nil
 }
 
-// RuntimeDone returns the request id of a platform.runtimeDone event.
-func RuntimeDone(ev lambdaapi.TelemetryEvent) (string, bool) {
+// RuntimeDone returns the request id and status (success, error, failure,
+// timeout) of a platform.runtimeDone event.
+func RuntimeDone(ev lambdaapi.TelemetryEvent) (requestID, status string, ok bool) {
 	if ev.Type != lambdaapi.EventRuntimeDone {
-		return "", false
+		return "", "", false
 	}
 	rec, err := ev.Decode()
 	if err != nil {
-		return "", false
+		return "", "", false
 	}
 	rd := rec.(*lambdaapi.RuntimeDone)
-	return rd.RequestID, rd.RequestID != ""
+	return rd.RequestID, rd.Status, rd.RequestID != ""
 }

@@ -17,7 +17,7 @@ func TestListenerDeliversEventsInOrder(t *testing.T) {
 	l, err := Listen(0, func(ev lambdaapi.TelemetryEvent) {
 		mu.Lock()
 		defer mu.Unlock()
-		if id, ok := RuntimeDone(ev); ok {
+		if id, _, ok := RuntimeDone(ev); ok {
 			got = append(got, "done:"+id)
 		} else {
 			got = append(got, ev.Type)

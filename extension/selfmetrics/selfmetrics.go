@@ -23,6 +23,10 @@
 //	lambdaotel.extension.export.rejected {item}    (partial success)
 //	lambdaotel.extension.breaker.opens   {event}
 //	lambdaotel.extension.flush.duration  s         reason (Histogram)
+//	lambdaotel.extension.platform.events {event}   (Telemetry API events handled)
+//	lambdaotel.extension.platform.anomalies {event} kind (unknown_type, undecodable, missing_request_id, duplicate,
+//	                                                 out_of_order, report_missing, runtime_done_missing, evicted,
+//	                                                 late_record, late_parent, corrupt_stdout_record, dropped_by_lambda, over_budget)
 //	lambdaotel.extension.queue.size      By        (Gauge: queued and in flight)
 //	lambdaotel.extension.queue.capacity  By        (Gauge)
 package selfmetrics
@@ -34,6 +38,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/export"
 	"github.com/lambdaotel/lambdaotel/extension/flush"
+	"github.com/lambdaotel/lambdaotel/extension/platformtel"
 	"github.com/lambdaotel/lambdaotel/extension/queue"
 	"github.com/lambdaotel/lambdaotel/internal/otlpbuild"
 )
@@ -93,6 +98,27 @@ type Snapshot struct {
 	Queue  queue.Stats
 	Export export.Stats
 	Flush  flush.Stats
+	// Platform is the platform telemetry's counters (zero when the
+	// Telemetry API is off).
+	Platform platformtel.Stats
+}
+
+// anomalies lists the platform telemetry's anomaly counters by kind.
+func anomalies(p platformtel.Stats) []struct {
+	kind string
+	n    uint64
+} {
+	return []struct {
+		kind string
+		n    uint64
+	}{
+		{"unknown_type", p.UnknownTypes}, {"undecodable", p.Undecodable}, {"missing_request_id", p.MissingRequestID},
+		{"duplicate", p.Duplicates}, {"out_of_order", p.OutOfOrder + p.RuntimeDoneWithoutStart + p.ReportWithoutStart},
+		{"report_missing", p.ReportMissing}, {"runtime_done_missing", p.RuntimeDoneMissing}, {"evicted", p.Evictions},
+		{"late_record", p.LateRecords}, {"late_parent", p.LateParents}, {"corrupt_stdout_record", p.CorruptStdoutRecords},
+		{"dropped_by_lambda", p.PlatformDroppedRecords},
+		{"over_budget", p.DroppedSpans + p.DroppedLogRecords + p.DroppedStdoutRecords},
+	}
 }
 
 var signals = [...]queue.Signal{queue.Traces, queue.Metrics, queue.Logs}
@@ -144,6 +170,13 @@ func (r *Recorder) AppendRequest(dst []byte, res *otlpbuild.Resource, s Snapshot
 		sum("lambdaotel.extension.export.rejected", "{item}", "Items the backend refused in a partial success.", []otlpbuild.NumberPoint{point(e.Rejected)}),
 		sum("lambdaotel.extension.breaker.opens", "{event}", "Times the backend was judged unavailable.", []otlpbuild.NumberPoint{point(e.BreakerOpens)}),
 	}
+	var an []otlpbuild.NumberPoint
+	for _, a := range anomalies(s.Platform) {
+		an = append(an, point(int64(a.n), otlpbuild.String("kind", a.kind)))
+	}
+	metrics = append(metrics,
+		sum("lambdaotel.extension.platform.events", "{event}", "Telemetry API events handled.", []otlpbuild.NumberPoint{point(int64(s.Platform.Events))}),
+		sum("lambdaotel.extension.platform.anomalies", "{event}", "Telemetry API records that were odd or lost, by kind.", an))
 	total := s.Queue.Total()
 	gauge := func(name, desc string, v int64) otlpbuild.Metric {
 		return otlpbuild.Metric{Name: name, Unit: "By", Description: desc, Type: otlpbuild.Gauge,
@@ -196,5 +229,15 @@ func LogAttrs(s Snapshot) []slog.Attr {
 		slog.Int64("exportRetries", s.Export.Retries),
 		slog.Int64("exportsSkipped", s.Export.Skipped),
 		slog.Int64("breakerOpens", s.Export.BreakerOpens),
+		slog.Int64("platformEvents", int64(s.Platform.Events)),
+		slog.Int64("platformAnomalies", int64(anomalyTotal(s.Platform))),
 	}
+}
+
+func anomalyTotal(p platformtel.Stats) uint64 {
+	var n uint64
+	for _, a := range anomalies(p) {
+		n += a.n
+	}
+	return n
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/export"
 	"github.com/lambdaotel/lambdaotel/extension/flush"
+	"github.com/lambdaotel/lambdaotel/extension/platformtel"
 	"github.com/lambdaotel/lambdaotel/extension/queue"
 	"github.com/lambdaotel/lambdaotel/internal/otlpbuild"
 )
@@ -43,8 +44,9 @@ func TestAppendRequest(t *testing.T) {
 	r.ObserveFlush("shutdown", 20*time.Second)
 	snap := Snapshot{
 		Time: now, Queue: activity(t),
-		Export: export.Stats{Exports: 5, Failures: 2, Skipped: 1, Retries: 3, Rejected: 7, BreakerOpens: 1},
-		Flush:  flush.Stats{FallbackItems: map[string]int64{"traces": 0}, LateItems: map[string]int64{}},
+		Export:   export.Stats{Exports: 5, Failures: 2, Skipped: 1, Retries: 3, Rejected: 7, BreakerOpens: 1},
+		Flush:    flush.Stats{FallbackItems: map[string]int64{"traces": 0}, LateItems: map[string]int64{}},
+		Platform: platformtel.Stats{Events: 40, Duplicates: 2, ReportWithoutStart: 1},
 	}
 	res := &otlpbuild.Resource{Attributes: []otlpbuild.KeyValue{otlpbuild.String("service.name", "fn")}}
 	b := r.AppendRequest(nil, res, snap)
@@ -105,6 +107,9 @@ func TestAppendRequest(t *testing.T) {
 		{value("lambdaotel.extension.export.retries"), 3, "retries"},
 		{value("lambdaotel.extension.export.rejected"), 7, "rejected"},
 		{value("lambdaotel.extension.breaker.opens"), 1, "breaker opens"},
+		{value("lambdaotel.extension.platform.events"), 40, "platform events"},
+		{value("lambdaotel.extension.platform.anomalies", "kind", "duplicate"), 2, "duplicates"},
+		{value("lambdaotel.extension.platform.anomalies", "kind", "out_of_order"), 1, "out of order"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", c.what, c.got, c.want)

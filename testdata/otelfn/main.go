@@ -29,6 +29,8 @@ type event struct {
 	Panic bool   `json:"panic"`
 	Sleep int    `json:"sleepMs"`
 	Name  string `json:"name"`
+	Log   string `json:"log"`  // a line to print on stdout (a function log)
+	Exit  bool   `json:"exit"` // exit mid-invocation: a crash
 }
 
 type timingExporter struct{ inner sdktrace.SpanExporter }
@@ -82,6 +84,12 @@ func handle(ctx context.Context, tracer trace.Tracer, ev event) (map[string]stri
 			_, s := tracer.Start(ctx, "child-"+strconv.Itoa(i))
 			s.End()
 		}
+	}
+	if ev.Log != "" {
+		fmt.Println(ev.Log)
+	}
+	if ev.Exit {
+		os.Exit(3)
 	}
 	if ev.Sleep > 0 {
 		time.Sleep(time.Duration(ev.Sleep) * time.Millisecond)
