@@ -22,16 +22,48 @@ import (
 	"github.com/lambdaotel/lambdaotel/lambdasim"
 )
 
-// build builds pkg of the module in dir into the test's temp dir.
+// builds are the executables built so far in this run, by module dir and
+// package, in binDir (removed by TestMain): several tests run the same
+// extension and function, and linking them again costs seconds each.
+var builds struct {
+	sync.Mutex
+	binDir string
+	paths  map[string]string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.binDir != "" {
+		_ = os.RemoveAll(builds.binDir)
+	}
+	os.Exit(code)
+}
+
+// build builds pkg of the module in dir, once per run, and returns the
+// executable's path.
 func build(t *testing.T, dir, pkg, name string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), name)
+	builds.Lock()
+	defer builds.Unlock()
+	key := dir + "\x00" + pkg
+	if p, ok := builds.paths[key]; ok {
+		return p
+	}
+	if builds.binDir == "" {
+		d, err := os.MkdirTemp("", "lambdaotel-e2e-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds.binDir, builds.paths = d, map[string]string{}
+	}
+	out := filepath.Join(builds.binDir, strconv.Itoa(len(builds.paths)), name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
+	builds.paths[key] = out
 	return out
 }
 
