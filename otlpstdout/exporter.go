@@ -29,6 +29,8 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/internal/otlpwire"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/lambdaotel/lambdaotel/internal/stdoutrecord"
 )
 
 // Version is the value this package writes in the marker field. The other
@@ -109,9 +111,9 @@ func New(opts ...Option) (*Exporter, error) {
 		pipePath: c.pipePath,
 		level:    c.level,
 		logger:   c.logger,
-		start:    appendRecordStart(nil, Version),
-		middle:   appendRecordMiddle(nil, Endpoint, "POST", ContentTypeProtobuf, "gzip", c.headers),
-		end:      append(appendRecordEnd(nil, true, c.logLevel), '\n'),
+		start:    stdoutrecord.AppendRecordStart(nil, Version),
+		middle:   stdoutrecord.AppendRecordMiddle(nil, Endpoint, "POST", ContentTypeProtobuf, "gzip", c.headers),
+		end:      append(stdoutrecord.AppendRecordEnd(nil, true, c.logLevel), '\n'),
 		sem:      make(chan struct{}, 1),
 	}
 	level := c.level
@@ -179,7 +181,7 @@ func (e *Exporter) encode(st *encodeState, spans []sdktrace.ReadOnlySpan) []byte
 	_ = st.gz.Close()
 
 	line := append(st.line[:0], e.start...)
-	line = appendEscaped(line, source())
+	line = stdoutrecord.AppendEscaped(line, source())
 	line = append(line, e.middle...)
 	line = base64.StdEncoding.AppendEncode(line, st.zbuf.b)
 	line = append(line, e.end...)

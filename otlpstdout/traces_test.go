@@ -6,9 +6,9 @@ import (
 	"github.com/lambdaotel/lambdaotel/otlpstdout/tracedata"
 )
 
-// Traces decodes r's payload for the tests; outside them, callers use
+// traces decodes r's payload for the tests; outside them, callers use
 // package tracedata, which the exporter does not link.
-func (r *Record) Traces() (*tracepb.TracesData, error) {
+func traces(r *Record) (*tracepb.TracesData, error) {
 	body, err := r.Body()
 	if err != nil {
 		return nil, err

@@ -252,38 +252,38 @@ func gunzip(data []byte) ([]byte, error) {
 // this package's field order and returns the extended slice. Empty optional
 // fields (content-encoding, headers, level) are left out.
 func (r *Record) AppendJSON(dst []byte) []byte {
-	dst = appendRecordStart(dst, r.Version)
-	dst = appendEscaped(dst, r.Source)
-	dst = appendRecordMiddle(dst, r.Endpoint, r.Method, r.ContentType, r.ContentEncoding, r.Headers)
-	dst = appendEscaped(dst, r.Payload)
-	return appendRecordEnd(dst, r.Base64, r.Level)
+	dst = AppendRecordStart(dst, r.Version)
+	dst = AppendEscaped(dst, r.Source)
+	dst = AppendRecordMiddle(dst, r.Endpoint, r.Method, r.ContentType, r.ContentEncoding, r.Headers)
+	dst = AppendEscaped(dst, r.Payload)
+	return AppendRecordEnd(dst, r.Base64, r.Level)
 }
 
 // The record is written in three pieces around its two variable parts, the
 // source and the payload, so the exporter can prepare the constant pieces
 // once and write each export with plain appends.
 
-// appendRecordStart writes everything up to the opening quote of "source"'s
+// AppendRecordStart writes everything up to the opening quote of "source"'s
 // value.
-func appendRecordStart(dst []byte, version string) []byte {
+func AppendRecordStart(dst []byte, version string) []byte {
 	dst = append(dst, `{"`+MarkerField+`":"`...)
-	dst = appendEscaped(dst, version)
+	dst = AppendEscaped(dst, version)
 	return append(dst, `","source":"`...)
 }
 
-// appendRecordMiddle closes "source" and writes everything up to the opening
+// AppendRecordMiddle closes "source" and writes everything up to the opening
 // quote of "payload"'s value.
-func appendRecordMiddle(dst []byte, endpoint, method, contentType, contentEncoding string, headers map[string]string) []byte {
+func AppendRecordMiddle(dst []byte, endpoint, method, contentType, contentEncoding string, headers map[string]string) []byte {
 	dst = append(dst, `","endpoint":"`...)
-	dst = appendEscaped(dst, endpoint)
+	dst = AppendEscaped(dst, endpoint)
 	dst = append(dst, `","method":"`...)
-	dst = appendEscaped(dst, method)
+	dst = AppendEscaped(dst, method)
 	dst = append(dst, `","content-type":"`...)
-	dst = appendEscaped(dst, contentType)
+	dst = AppendEscaped(dst, contentType)
 	dst = append(dst, '"')
 	if contentEncoding != "" {
 		dst = append(dst, `,"content-encoding":"`...)
-		dst = appendEscaped(dst, contentEncoding)
+		dst = AppendEscaped(dst, contentEncoding)
 		dst = append(dst, '"')
 	}
 	if len(headers) > 0 {
@@ -298,9 +298,9 @@ func appendRecordMiddle(dst []byte, endpoint, method, contentType, contentEncodi
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '"')
-			dst = appendEscaped(dst, k)
+			dst = AppendEscaped(dst, k)
 			dst = append(dst, `":"`...)
-			dst = appendEscaped(dst, headers[k])
+			dst = AppendEscaped(dst, headers[k])
 			dst = append(dst, '"')
 		}
 		dst = append(dst, '}')
@@ -308,8 +308,8 @@ func appendRecordMiddle(dst []byte, endpoint, method, contentType, contentEncodi
 	return append(dst, `,"payload":"`...)
 }
 
-// appendRecordEnd closes "payload" and writes the rest of the object.
-func appendRecordEnd(dst []byte, b64 bool, level string) []byte {
+// AppendRecordEnd closes "payload" and writes the rest of the object.
+func AppendRecordEnd(dst []byte, b64 bool, level string) []byte {
 	if b64 {
 		dst = append(dst, `","base64":true`...)
 	} else {
@@ -317,7 +317,7 @@ func appendRecordEnd(dst []byte, b64 bool, level string) []byte {
 	}
 	if level != "" {
 		dst = append(dst, `,"level":"`...)
-		dst = appendEscaped(dst, level)
+		dst = AppendEscaped(dst, level)
 		dst = append(dst, '"')
 	}
 	return append(dst, '}')
@@ -325,11 +325,11 @@ func appendRecordEnd(dst []byte, b64 bool, level string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendEscaped appends s as the inside of a JSON string. It escapes what
+// AppendEscaped appends s as the inside of a JSON string. It escapes what
 // JSON requires (quote, backslash, control characters), U+2028 and U+2029
 // (which JavaScript consumers choke on), and replaces invalid UTF-8 with
 // U+FFFD so the output is always valid JSON and valid UTF-8.
-func appendEscaped(dst []byte, s string) []byte {
+func AppendEscaped(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]

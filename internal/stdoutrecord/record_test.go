@@ -180,3 +180,25 @@ func FuzzDecode(f *testing.F) {
 		_, _ = r.Body()
 	})
 }
+
+func TestAppendEscaped(t *testing.T) {
+	cases := map[string]string{
+		"plain":            "plain",
+		`q"b\`:             `q\"b\\`,
+		"nl\n cr\r tab\t":  `nl\n cr\r tab\t`,
+		"\x00\x01\x1f\x7f": `\u0000\u0001\u001f` + "\x7f",
+		"é😀":               "é😀",
+		"\u2028\u2029":     `\u2028\u2029`,
+		"bad\xffutf8\xc3":  `bad\ufffdutf8\ufffd`,
+	}
+	for in, want := range cases {
+		got := string(AppendEscaped(nil, in))
+		if got != want {
+			t.Errorf("AppendEscaped(%q) = %q, want %q", in, got, want)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(`"`+got+`"`), &back); err != nil {
+			t.Errorf("AppendEscaped(%q) is not a valid JSON string body: %v", in, err)
+		}
+	}
+}
