@@ -36,6 +36,8 @@ import (
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
 // AppendTraces appends an ExportTraceServiceRequest holding spans under res
@@ -59,15 +61,15 @@ func WrapTraces(dst []byte, res *Resource, scope *Scope, spans []byte) []byte {
 
 // AppendSpan appends s as one ScopeSpans.spans field, for WrapTraces.
 func AppendSpan(b []byte, s *Span) []byte {
-	b, pos := openMsg(b, tagScopeXItems, reserveLarge)
+	b, pos := protoappend.OpenMsg(b, tagScopeXItems, reserveLarge)
 	b = appendID(b, tagSpanTraceID, s.TraceID[:])
 	b = appendID(b, tagSpanSpanID, s.SpanID[:])
-	b = appendString(b, tagSpanTraceState, s.TraceState)
+	b = protoappend.String(b, tagSpanTraceState, s.TraceState)
 	b = appendID(b, tagSpanParentSpanID, s.ParentSpanID[:])
-	b = appendString(b, tagSpanName, s.Name)
+	b = protoappend.String(b, tagSpanName, s.Name)
 	b = appendEnum(b, tagSpanKind, int32(s.Kind))
-	b = appendFixed64(b, tagSpanStartTime, unixNano(s.Start))
-	b = appendFixed64(b, tagSpanEndTime, unixNano(s.End))
+	b = protoappend.Fixed64(b, tagSpanStartTime, protoappend.UnixNano(s.Start))
+	b = protoappend.Fixed64(b, tagSpanEndTime, protoappend.UnixNano(s.End))
 	b = appendKeyValues(b, tagSpanAttributes, s.Attributes)
 	b = appendVarint(b, tagSpanDroppedAttributes, uint64(s.DroppedAttributes))
 	for i := range s.Events {
@@ -78,15 +80,15 @@ func AppendSpan(b []byte, s *Span) []byte {
 		b = append(b, tagSpanFlags[0], tagSpanFlags[1])
 		b = protowire.AppendFixed32(b, s.Flags)
 	}
-	return closeMsg(b, pos, reserveLarge)
+	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
 
 func appendEvent(b []byte, ev *Event) []byte {
-	b, pos := openMsg(b, tagSpanEvents, reserveSmall)
-	b = appendFixed64(b, tagEventTime, unixNano(ev.Time))
-	b = appendString(b, tagEventName, ev.Name)
+	b, pos := protoappend.OpenMsg(b, tagSpanEvents, reserveSmall)
+	b = protoappend.Fixed64(b, tagEventTime, protoappend.UnixNano(ev.Time))
+	b = protoappend.String(b, tagEventName, ev.Name)
 	b = appendKeyValues(b, tagEventAttributes, ev.Attributes)
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 // appendStatus writes Span.status only when it says something: an unset
@@ -108,7 +110,7 @@ func appendStatus(b []byte, st *Status) []byte {
 	}
 	b = append(b, tagSpanStatus)
 	b = protowire.AppendVarint(b, uint64(n))
-	b = appendString(b, tagStatusMessage, msg)
+	b = protoappend.String(b, tagStatusMessage, msg)
 	return appendEnum(b, tagStatusCode, int32(st.Code))
 }
 
@@ -134,20 +136,20 @@ func WrapMetrics(dst []byte, res *Resource, scope *Scope, metrics []byte) []byte
 // AppendMetric appends m as one ScopeMetrics.metrics field, for
 // WrapMetrics. An unknown Type writes the metric without data.
 func AppendMetric(b []byte, m *Metric) []byte {
-	b, pos := openMsg(b, tagScopeXItems, reserveLarge)
-	b = appendString(b, tagMetricName, m.Name)
-	b = appendString(b, tagMetricDescription, m.Description)
-	b = appendString(b, tagMetricUnit, m.Unit)
+	b, pos := protoappend.OpenMsg(b, tagScopeXItems, reserveLarge)
+	b = protoappend.String(b, tagMetricName, m.Name)
+	b = protoappend.String(b, tagMetricDescription, m.Description)
+	b = protoappend.String(b, tagMetricUnit, m.Unit)
 	var dpos int
 	switch m.Type {
 	case Gauge:
-		b, dpos = openMsg(b, tagMetricGauge, reserveLarge)
+		b, dpos = protoappend.OpenMsg(b, tagMetricGauge, reserveLarge)
 		for i := range m.Points {
 			b = appendNumberPoint(b, &m.Points[i])
 		}
-		b = closeMsg(b, dpos, reserveLarge)
+		b = protoappend.CloseMsg(b, dpos, reserveLarge)
 	case Sum:
-		b, dpos = openMsg(b, tagMetricSum, reserveLarge)
+		b, dpos = protoappend.OpenMsg(b, tagMetricSum, reserveLarge)
 		for i := range m.Points {
 			b = appendNumberPoint(b, &m.Points[i])
 		}
@@ -155,22 +157,22 @@ func AppendMetric(b []byte, m *Metric) []byte {
 		if m.Monotonic {
 			b = append(b, tagMonotonic, 1)
 		}
-		b = closeMsg(b, dpos, reserveLarge)
+		b = protoappend.CloseMsg(b, dpos, reserveLarge)
 	case Histogram:
-		b, dpos = openMsg(b, tagMetricHistogram, reserveLarge)
+		b, dpos = protoappend.OpenMsg(b, tagMetricHistogram, reserveLarge)
 		for i := range m.HistogramPoints {
 			b = appendHistogramPoint(b, &m.HistogramPoints[i])
 		}
 		b = appendEnum(b, tagTemporality, int32(m.Temporality))
-		b = closeMsg(b, dpos, reserveLarge)
+		b = protoappend.CloseMsg(b, dpos, reserveLarge)
 	}
-	return closeMsg(b, pos, reserveLarge)
+	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
 
 func appendNumberPoint(b []byte, p *NumberPoint) []byte {
-	b, pos := openMsg(b, tagDataPoints, reserveSmall)
-	b = appendFixed64(b, tagNumberStart, unixNano(p.Start))
-	b = appendFixed64(b, tagNumberTime, unixNano(p.Time))
+	b, pos := protoappend.OpenMsg(b, tagDataPoints, reserveSmall)
+	b = protoappend.Fixed64(b, tagNumberStart, protoappend.UnixNano(p.Start))
+	b = protoappend.Fixed64(b, tagNumberTime, protoappend.UnixNano(p.Time))
 	b = appendKeyValues(b, tagNumberAttributes, p.Attributes)
 	b = appendVarint(b, tagNumberFlags, uint64(p.Flags))
 	// The value is a oneof: written even when zero, and last, where Go's
@@ -182,14 +184,14 @@ func appendNumberPoint(b []byte, p *NumberPoint) []byte {
 		b = append(b, tagNumberInt)
 		b = protowire.AppendFixed64(b, uint64(p.Int))
 	}
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 func appendHistogramPoint(b []byte, p *HistogramPoint) []byte {
-	b, pos := openMsg(b, tagDataPoints, reserveLarge)
-	b = appendFixed64(b, tagHistStart, unixNano(p.Start))
-	b = appendFixed64(b, tagHistTime, unixNano(p.Time))
-	b = appendFixed64(b, tagHistCount, p.Count)
+	b, pos := protoappend.OpenMsg(b, tagDataPoints, reserveLarge)
+	b = protoappend.Fixed64(b, tagHistStart, protoappend.UnixNano(p.Start))
+	b = protoappend.Fixed64(b, tagHistTime, protoappend.UnixNano(p.Time))
+	b = protoappend.Fixed64(b, tagHistCount, p.Count)
 	if p.Count > 0 {
 		// Optional field: presence matters, so a zero sum is written too.
 		b = append(b, tagHistSum)
@@ -217,7 +219,7 @@ func appendHistogramPoint(b []byte, p *HistogramPoint) []byte {
 		b = append(b, tagHistMax)
 		b = protowire.AppendFixed64(b, math.Float64bits(p.Max))
 	}
-	return closeMsg(b, pos, reserveLarge)
+	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
 
 // AppendLogs appends an ExportLogsServiceRequest holding records under res
@@ -243,10 +245,10 @@ func WrapLogs(dst []byte, res *Resource, scope *Scope, records []byte) []byte {
 // AppendLogRecord appends r as one ScopeLogs.log_records field, for
 // WrapLogs.
 func AppendLogRecord(b []byte, r *LogRecord) []byte {
-	b, pos := openMsg(b, tagScopeXItems, reserveLarge)
-	b = appendFixed64(b, tagLogTime, unixNano(r.Time))
+	b, pos := protoappend.OpenMsg(b, tagScopeXItems, reserveLarge)
+	b = protoappend.Fixed64(b, tagLogTime, protoappend.UnixNano(r.Time))
 	b = appendEnum(b, tagLogSeverityNumber, int32(r.SeverityNumber))
-	b = appendString(b, tagLogSeverityText, r.SeverityText)
+	b = protoappend.String(b, tagLogSeverityText, r.SeverityText)
 	if r.Body.kind != KindEmpty {
 		b = appendAnyValue(b, tagLogBody, &r.Body)
 	}
@@ -258,7 +260,7 @@ func AppendLogRecord(b []byte, r *LogRecord) []byte {
 	}
 	b = appendID(b, tagLogTraceID, r.TraceID[:])
 	b = appendID(b, tagLogSpanID, r.SpanID[:])
-	b = appendFixed64(b, tagLogObservedTime, unixNano(r.ObservedTime))
-	b = appendString(b, tagLogEventName, r.EventName)
-	return closeMsg(b, pos, reserveLarge)
+	b = protoappend.Fixed64(b, tagLogObservedTime, protoappend.UnixNano(r.ObservedTime))
+	b = protoappend.String(b, tagLogEventName, r.EventName)
+	return protoappend.CloseMsg(b, pos, reserveLarge)
 }

@@ -2,9 +2,10 @@ package otlpbuild
 
 import (
 	"math"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
 // Protobuf wire types.
@@ -135,72 +136,7 @@ const (
 	reserveSmall = 1 // events, data points, log records, values: usually < 128 B
 )
 
-var zeros [10]byte
-
 func float64bits(f float64) uint64 { return math.Float64bits(f) }
-
-// openMsg writes the tag of a length-delimited field and a placeholder of
-// width bytes for its length, and returns where the placeholder starts.
-func openMsg(b []byte, tag byte, width int) ([]byte, int) {
-	b = append(b, tag)
-	pos := len(b)
-	return append(b, zeros[:width]...), pos
-}
-
-// closeMsg patches the length placeholder opened at pos with the size of
-// everything written since. When the size needs a different number of varint
-// bytes than reserved, the body is moved so that the output stays canonical
-// (minimal varints), which is what proto.Marshal writes and strict readers
-// expect.
-func closeMsg(b []byte, pos, width int) []byte {
-	n := len(b) - pos - width
-	w := protowire.SizeVarint(uint64(n))
-	switch {
-	case w > width:
-		end := len(b)
-		b = append(b, zeros[:w-width]...)
-		copy(b[pos+w:], b[pos+width:end])
-	case w < width:
-		copy(b[pos+w:], b[pos+width:])
-		b = b[:len(b)-(width-w)]
-	}
-	putVarint(b[pos:pos+w], uint64(n))
-	return b
-}
-
-// putVarint writes v as a varint filling exactly len(dst) bytes, which the
-// caller has sized with protowire.SizeVarint.
-func putVarint(dst []byte, v uint64) {
-	last := len(dst) - 1
-	for i := 0; i < last; i++ {
-		dst[i] = byte(v) | 0x80
-		v >>= 7
-	}
-	dst[last] = byte(v)
-}
-
-// appendString writes a string field, leaving it out when empty (the proto3
-// default), as proto.Marshal does.
-func appendString(b []byte, tag byte, s string) []byte {
-	if s == "" {
-		return b
-	}
-	return appendStringAlways(b, tag, s)
-}
-
-func appendStringAlways(b []byte, tag byte, s string) []byte {
-	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendFixed64(b []byte, tag byte, v uint64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = append(b, tag)
-	return protowire.AppendFixed64(b, v)
-}
 
 func appendVarint(b []byte, tag byte, v uint64) []byte {
 	if v == 0 {
@@ -227,20 +163,6 @@ func appendID(b []byte, tag byte, id []byte) []byte {
 	return b
 }
 
-// unixNano keeps zero (unset) times at zero; time.Time{}.UnixNano() would
-// otherwise be a large negative number. Times before the epoch cannot be
-// represented in the unsigned fields and become zero too.
-func unixNano(t time.Time) uint64 {
-	if t.IsZero() {
-		return 0
-	}
-	n := t.UnixNano()
-	if n < 0 {
-		return 0
-	}
-	return uint64(n)
-}
-
 // appendKeyValues writes each attribute as a KeyValue field with tag.
 func appendKeyValues(b []byte, tag byte, kvs []KeyValue) []byte {
 	for i := range kvs {
@@ -259,7 +181,7 @@ func appendKeyValue(b []byte, tag byte, kv *KeyValue) []byte {
 	}
 	b = append(b, tag)
 	b = protowire.AppendVarint(b, uint64(kvLen))
-	b = appendString(b, tagKeyValueKey, kv.Key)
+	b = protoappend.String(b, tagKeyValueKey, kv.Key)
 	b = append(b, tagKeyValueValue)
 	b = protowire.AppendVarint(b, uint64(anyLen))
 	return appendAnyValueBody(b, &kv.Value)
@@ -302,7 +224,7 @@ func sizeStringArray(ss []string) int {
 func appendAnyValueBody(b []byte, v *Value) []byte {
 	switch v.kind {
 	case KindString:
-		return appendStringAlways(b, tagAnyString, v.str)
+		return protoappend.StringAlways(b, tagAnyString, v.str)
 	case KindBool:
 		return append(b, tagAnyBool, byte(v.num))
 	case KindInt:
@@ -317,7 +239,7 @@ func appendAnyValueBody(b []byte, v *Value) []byte {
 		for _, s := range v.strs {
 			b = append(b, tagArrayValues)
 			b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(s))))
-			b = appendStringAlways(b, tagAnyString, s)
+			b = protoappend.StringAlways(b, tagAnyString, s)
 		}
 	}
 	return b
@@ -327,22 +249,22 @@ func appendAnyValueBody(b []byte, v *Value) []byte {
 // It is always present (empty for a nil resource), as the SDKs' exporters
 // write it.
 func appendResource(b []byte, res *Resource) []byte {
-	b, pos := openMsg(b, tagResourceXResource, reserveLarge)
+	b, pos := protoappend.OpenMsg(b, tagResourceXResource, reserveLarge)
 	if res != nil {
 		b = appendKeyValues(b, tagResourceAttributes, res.Attributes)
 	}
-	return closeMsg(b, pos, reserveLarge)
+	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
 
 // appendScope writes the scope field of a Scope{Spans,Metrics,Logs}.
 func appendScope(b []byte, sc *Scope) []byte {
-	b, pos := openMsg(b, tagScopeXScope, reserveSmall)
+	b, pos := protoappend.OpenMsg(b, tagScopeXScope, reserveSmall)
 	if sc != nil {
-		b = appendString(b, tagScopeName, sc.Name)
-		b = appendString(b, tagScopeVersion, sc.Version)
+		b = protoappend.String(b, tagScopeName, sc.Name)
+		b = protoappend.String(b, tagScopeVersion, sc.Version)
 		b = appendKeyValues(b, tagScopeAttributes, sc.Attributes)
 	}
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 // openGroup writes the start of one Resource{Spans,Metrics,Logs} holding
@@ -350,9 +272,9 @@ func appendScope(b []byte, sc *Scope) []byte {
 // The three signals share this layout field for field, which is what lets
 // one function serve all three.
 func openGroup(b []byte, res *Resource, sc *Scope) (_ []byte, rpos, spos int) {
-	b, rpos = openMsg(b, tagRequestResource, reserveLarge)
+	b, rpos = protoappend.OpenMsg(b, tagRequestResource, reserveLarge)
 	b = appendResource(b, res)
-	b, spos = openMsg(b, tagResourceXScopeX, reserveLarge)
+	b, spos = protoappend.OpenMsg(b, tagResourceXScopeX, reserveLarge)
 	b = appendScope(b, sc)
 	return b, rpos, spos
 }
@@ -360,13 +282,13 @@ func openGroup(b []byte, res *Resource, sc *Scope) (_ []byte, rpos, spos int) {
 // closeGroup finishes what openGroup started.
 func closeGroup(b []byte, res *Resource, sc *Scope, rpos, spos int) []byte {
 	if sc != nil {
-		b = appendString(b, tagScopeXSchemaURL, sc.SchemaURL)
+		b = protoappend.String(b, tagScopeXSchemaURL, sc.SchemaURL)
 	}
-	b = closeMsg(b, spos, reserveLarge)
+	b = protoappend.CloseMsg(b, spos, reserveLarge)
 	if res != nil {
-		b = appendString(b, tagResourceXSchemaURL, res.SchemaURL)
+		b = protoappend.String(b, tagResourceXSchemaURL, res.SchemaURL)
 	}
-	return closeMsg(b, rpos, reserveLarge)
+	return protoappend.CloseMsg(b, rpos, reserveLarge)
 }
 
 // wrap writes one group whose items are already encoded as fields. No items

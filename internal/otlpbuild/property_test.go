@@ -14,6 +14,8 @@ import (
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
 // TestRandomRequests builds random requests both ways — with this package
@@ -176,13 +178,13 @@ func randSpan(r *rand.Rand) (Span, *tracepb.Span) {
 	s.Flags = uint32(r.IntN(3)) * 0x101
 	s.Kind = SpanKind(r.IntN(6))
 	s.Start, s.End = randTime(r), randTime(r)
-	p.Flags, p.Kind, p.StartTimeUnixNano, p.EndTimeUnixNano = s.Flags, tracepb.Span_SpanKind(s.Kind), unixNano(s.Start), unixNano(s.End)
+	p.Flags, p.Kind, p.StartTimeUnixNano, p.EndTimeUnixNano = s.Flags, tracepb.Span_SpanKind(s.Kind), protoappend.UnixNano(s.Start), protoappend.UnixNano(s.End)
 	s.Attributes, p.Attributes = randAttrs(r)
 	s.DroppedAttributes = uint32(r.IntN(2) * r.IntN(1000))
 	p.DroppedAttributesCount = s.DroppedAttributes
 	for range r.IntN(3) {
 		ev := Event{Time: randTime(r), Name: randString(r)}
-		pe := &tracepb.Span_Event{TimeUnixNano: unixNano(ev.Time), Name: ev.Name}
+		pe := &tracepb.Span_Event{TimeUnixNano: protoappend.UnixNano(ev.Time), Name: ev.Name}
 		ev.Attributes, pe.Attributes = randAttrs(r)
 		s.Events, p.Events = append(s.Events, ev), append(p.Events, pe)
 	}
@@ -214,7 +216,7 @@ func randMetric(r *rand.Rand) (Metric, *metricspb.Metric) {
 					h.BucketCounts = append(h.BucketCounts, uint64(r.IntN(100)))
 				}
 			}
-			ph := &metricspb.HistogramDataPoint{StartTimeUnixNano: unixNano(h.Start), TimeUnixNano: unixNano(h.Time),
+			ph := &metricspb.HistogramDataPoint{StartTimeUnixNano: protoappend.UnixNano(h.Start), TimeUnixNano: protoappend.UnixNano(h.Time),
 				Count: h.Count, BucketCounts: h.BucketCounts, ExplicitBounds: h.Bounds, Flags: h.Flags}
 			if h.Count > 0 {
 				ph.Sum, ph.Min, ph.Max = &h.Sum, &h.Min, &h.Max
@@ -225,7 +227,7 @@ func randMetric(r *rand.Rand) (Metric, *metricspb.Metric) {
 		}
 		n := NumberPoint{Start: randTime(r), Time: randTime(r), Int: r.Int64() - r.Int64(), Double: r.NormFloat64(),
 			IsDouble: r.IntN(2) == 0, Flags: uint32(r.IntN(2))}
-		pn := &metricspb.NumberDataPoint{StartTimeUnixNano: unixNano(n.Start), TimeUnixNano: unixNano(n.Time), Flags: n.Flags}
+		pn := &metricspb.NumberDataPoint{StartTimeUnixNano: protoappend.UnixNano(n.Start), TimeUnixNano: protoappend.UnixNano(n.Time), Flags: n.Flags}
 		if n.IsDouble {
 			pn.Value = &metricspb.NumberDataPoint_AsDouble{AsDouble: n.Double}
 		} else {
@@ -251,7 +253,7 @@ func randLog(r *rand.Rand) (LogRecord, *logspb.LogRecord) {
 	l := LogRecord{Time: randTime(r), ObservedTime: randTime(r), SeverityNumber: Severity(r.IntN(25)),
 		SeverityText: randString(r), Flags: uint32(r.IntN(2)), EventName: randString(r),
 		DroppedAttributes: uint32(r.IntN(2) * r.IntN(5))}
-	p := &logspb.LogRecord{TimeUnixNano: unixNano(l.Time), ObservedTimeUnixNano: unixNano(l.ObservedTime),
+	p := &logspb.LogRecord{TimeUnixNano: protoappend.UnixNano(l.Time), ObservedTimeUnixNano: protoappend.UnixNano(l.ObservedTime),
 		SeverityNumber: logspb.SeverityNumber(l.SeverityNumber), SeverityText: l.SeverityText, Flags: l.Flags,
 		EventName: l.EventName, DroppedAttributesCount: l.DroppedAttributes}
 	if r.IntN(3) > 0 {

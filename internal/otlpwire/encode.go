@@ -16,7 +16,6 @@ package otlpwire
 import (
 	"math"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -25,6 +24,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
 // Protobuf wire types.
@@ -129,8 +130,6 @@ const (
 	reserveLarge = 2 // ResourceSpans, ScopeSpans, Span, Resource: usually 128 B – 16 KiB
 	reserveSmall = 1 // Event, Link, Scope, nested AnyValue: usually < 128 B
 )
-
-var zeros [10]byte
 
 // scratch holds the grouping state of one AppendTraceRequest call. It is
 // pooled so that grouping allocates nothing in steady state.
@@ -301,22 +300,22 @@ func (s *scratch) encode(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
 	for ri := range s.resources {
 		rg := &s.resources[ri]
 		var rsPos int
-		b, rsPos = openMsg(b, tagRequestResourceSpans, reserveLarge)
+		b, rsPos = protoappend.OpenMsg(b, tagRequestResourceSpans, reserveLarge)
 
 		b = s.appendResource(b, rg.res)
 		for si := rg.firstScope; si >= 0; si = s.scopes[si].next {
 			sg := &s.scopes[si]
 			var ssPos int
-			b, ssPos = openMsg(b, tagResourceSpansScopeSpans, reserveLarge)
+			b, ssPos = protoappend.OpenMsg(b, tagResourceSpansScopeSpans, reserveLarge)
 			b = appendScope(b, &sg.scope)
 			for _, idx := range s.order[sg.start : sg.start+sg.count] {
 				b = appendSpan(b, spans[idx])
 			}
-			b = appendString(b, tagScopeSpansSchemaURL, sg.scope.SchemaURL)
-			b = closeMsg(b, ssPos, reserveLarge)
+			b = protoappend.String(b, tagScopeSpansSchemaURL, sg.scope.SchemaURL)
+			b = protoappend.CloseMsg(b, ssPos, reserveLarge)
 		}
-		b = appendString(b, tagResourceSpansSchemaURL, rg.res.SchemaURL())
-		b = closeMsg(b, rsPos, reserveLarge)
+		b = protoappend.String(b, tagResourceSpansSchemaURL, rg.res.SchemaURL())
+		b = protoappend.CloseMsg(b, rsPos, reserveLarge)
 	}
 	return b
 }
@@ -338,18 +337,18 @@ func (s *scratch) appendResource(b []byte, res *resource.Resource) []byte {
 }
 
 func appendScope(b []byte, sc *instrumentation.Scope) []byte {
-	b, pos := openMsg(b, tagScopeSpansScope, reserveSmall)
-	b = appendString(b, tagScopeName, sc.Name)
-	b = appendString(b, tagScopeVersion, sc.Version)
+	b, pos := protoappend.OpenMsg(b, tagScopeSpansScope, reserveSmall)
+	b = protoappend.String(b, tagScopeName, sc.Name)
+	b = protoappend.String(b, tagScopeVersion, sc.Version)
 	iter := sc.Attributes.Iter()
 	for iter.Next() {
 		b = appendKeyValue(b, tagScopeAttributes, iter.Attribute())
 	}
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 func appendSpan(b []byte, span sdktrace.ReadOnlySpan) []byte {
-	b, pos := openMsg(b, tagScopeSpansSpans, reserveLarge)
+	b, pos := protoappend.OpenMsg(b, tagScopeSpansSpans, reserveLarge)
 
 	sc := span.SpanContext()
 	tid := sc.TraceID()
@@ -359,19 +358,19 @@ func appendSpan(b []byte, span sdktrace.ReadOnlySpan) []byte {
 	b = append(b, tagSpanSpanID, byte(len(sid)))
 	b = append(b, sid[:]...)
 	if ts := sc.TraceState(); ts.Len() > 0 {
-		b = appendString(b, tagSpanTraceState, ts.String())
+		b = protoappend.String(b, tagSpanTraceState, ts.String())
 	}
 	parent := span.Parent()
 	if psid := parent.SpanID(); psid.IsValid() {
 		b = append(b, tagSpanParentSpanID, byte(len(psid)))
 		b = append(b, psid[:]...)
 	}
-	b = appendString(b, tagSpanName, span.Name())
+	b = protoappend.String(b, tagSpanName, span.Name())
 	if k := spanKind(span.SpanKind()); k != 0 {
 		b = append(b, tagSpanKind, byte(k))
 	}
-	b = appendFixed64(b, tagSpanStartTime, unixNano(span.StartTime()))
-	b = appendFixed64(b, tagSpanEndTime, unixNano(span.EndTime()))
+	b = protoappend.Fixed64(b, tagSpanStartTime, protoappend.UnixNano(span.StartTime()))
+	b = protoappend.Fixed64(b, tagSpanEndTime, protoappend.UnixNano(span.EndTime()))
 	for _, kv := range span.Attributes() {
 		b = appendKeyValue(b, tagSpanAttributes, kv)
 	}
@@ -393,7 +392,7 @@ func appendSpan(b []byte, span sdktrace.ReadOnlySpan) []byte {
 	b = append(b, tagSpanFlags0, tagSpanFlags1)
 	b = protowire.AppendFixed32(b, flags)
 
-	return closeMsg(b, pos, reserveLarge)
+	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
 
 // spanKind maps the API's SpanKind to the OTLP enum. They share numbering
@@ -408,33 +407,19 @@ func spanKind(k trace.SpanKind) uint8 {
 	}
 }
 
-// unixNano keeps zero (unset) times at zero; time.Time{}.UnixNano() would
-// otherwise overflow to a large negative number. Times before the epoch
-// cannot be represented in the unsigned field and become zero too.
-func unixNano(t time.Time) uint64 {
-	if t.IsZero() {
-		return 0
-	}
-	n := t.UnixNano()
-	if n < 0 {
-		return 0
-	}
-	return uint64(n)
-}
-
 func appendEvent(b []byte, ev *sdktrace.Event) []byte {
-	b, pos := openMsg(b, tagSpanEvents, reserveSmall)
-	b = appendFixed64(b, tagEventTime, unixNano(ev.Time))
-	b = appendString(b, tagEventName, ev.Name)
+	b, pos := protoappend.OpenMsg(b, tagSpanEvents, reserveSmall)
+	b = protoappend.Fixed64(b, tagEventTime, protoappend.UnixNano(ev.Time))
+	b = protoappend.String(b, tagEventName, ev.Name)
 	for _, kv := range ev.Attributes {
 		b = appendKeyValue(b, tagEventAttributes, kv)
 	}
 	b = appendCount(b, tagEventDroppedAttributes, ev.DroppedAttributeCount)
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 func appendLink(b []byte, l *sdktrace.Link) []byte {
-	b, pos := openMsg(b, tagSpanLinks, reserveSmall)
+	b, pos := protoappend.OpenMsg(b, tagSpanLinks, reserveSmall)
 	tid := l.SpanContext.TraceID()
 	sid := l.SpanContext.SpanID()
 	b = append(b, tagLinkTraceID, byte(len(tid)))
@@ -442,7 +427,7 @@ func appendLink(b []byte, l *sdktrace.Link) []byte {
 	b = append(b, tagLinkSpanID, byte(len(sid)))
 	b = append(b, sid[:]...)
 	if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
-		b = appendString(b, tagLinkTraceState, ts.String())
+		b = protoappend.String(b, tagLinkTraceState, ts.String())
 	}
 	for _, kv := range l.Attributes {
 		b = appendKeyValue(b, tagLinkAttributes, kv)
@@ -454,7 +439,7 @@ func appendLink(b []byte, l *sdktrace.Link) []byte {
 	}
 	b = append(b, tagLinkFlags)
 	b = protowire.AppendFixed32(b, flags)
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 // appendStatus always writes Span.status, as the SDK's OTLP exporters do.
@@ -481,7 +466,7 @@ func appendStatus(b []byte, st sdktrace.Status) []byte {
 	}
 	b = append(b, tagSpanStatus)
 	b = protowire.AppendVarint(b, uint64(n))
-	b = appendString(b, tagStatusMessage, msg)
+	b = protoappend.String(b, tagStatusMessage, msg)
 	if code != 0 {
 		b = append(b, tagStatusCode, code)
 	}
@@ -558,10 +543,10 @@ func appendKeyValue(b []byte, tag byte, kv attribute.KeyValue) []byte {
 		return b
 	default:
 		// BYTESLICE, SLICE, MAP and EMPTY: rare, and possibly nested.
-		b, pos := openMsg(b, tag, reserveSmall)
-		b = appendString(b, tagKeyValueKey, key)
+		b, pos := protoappend.OpenMsg(b, tag, reserveSmall)
+		b = protoappend.String(b, tagKeyValueKey, key)
 		b = appendAnyValue(b, tagKeyValueValue, v)
-		return closeMsg(b, pos, reserveSmall)
+		return protoappend.CloseMsg(b, pos, reserveSmall)
 	}
 }
 
@@ -593,7 +578,7 @@ func sizeListElem(n int) int { return 1 + protowire.SizeBytes(n) }
 // appendAnyValue writes v as an AnyValue message field with the given tag.
 // It handles every attribute type, including the nested ones.
 func appendAnyValue(b []byte, tag byte, v attribute.Value) []byte {
-	b, pos := openMsg(b, tag, reserveSmall)
+	b, pos := protoappend.OpenMsg(b, tag, reserveSmall)
 	switch v.Type() {
 	case attribute.BOOL:
 		b = append(b, tagAnyBool, boolByte(v.AsBool()))
@@ -604,7 +589,7 @@ func appendAnyValue(b []byte, tag byte, v attribute.Value) []byte {
 		b = append(b, tagAnyDouble)
 		b = protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
-		b = appendStringAlways(b, tagAnyString, v.AsString())
+		b = protoappend.StringAlways(b, tagAnyString, v.AsString())
 	case attribute.BYTESLICE:
 		bs := v.AsByteSlice()
 		b = append(b, tagAnyBytes)
@@ -612,55 +597,55 @@ func appendAnyValue(b []byte, tag byte, v attribute.Value) []byte {
 		b = append(b, bs...)
 	case attribute.BOOLSLICE:
 		var ap int
-		b, ap = openMsg(b, tagAnyArray, reserveSmall)
+		b, ap = protoappend.OpenMsg(b, tagAnyArray, reserveSmall)
 		for _, x := range v.AsBoolSlice() {
 			b = appendAnyValue(b, tagListValues, attribute.BoolValue(x))
 		}
-		b = closeMsg(b, ap, reserveSmall)
+		b = protoappend.CloseMsg(b, ap, reserveSmall)
 	case attribute.INT64SLICE:
 		var ap int
-		b, ap = openMsg(b, tagAnyArray, reserveSmall)
+		b, ap = protoappend.OpenMsg(b, tagAnyArray, reserveSmall)
 		for _, x := range v.AsInt64Slice() {
 			b = appendAnyValue(b, tagListValues, attribute.Int64Value(x))
 		}
-		b = closeMsg(b, ap, reserveSmall)
+		b = protoappend.CloseMsg(b, ap, reserveSmall)
 	case attribute.FLOAT64SLICE:
 		var ap int
-		b, ap = openMsg(b, tagAnyArray, reserveSmall)
+		b, ap = protoappend.OpenMsg(b, tagAnyArray, reserveSmall)
 		for _, x := range v.AsFloat64Slice() {
 			b = appendAnyValue(b, tagListValues, attribute.Float64Value(x))
 		}
-		b = closeMsg(b, ap, reserveSmall)
+		b = protoappend.CloseMsg(b, ap, reserveSmall)
 	case attribute.STRINGSLICE:
 		var ap int
-		b, ap = openMsg(b, tagAnyArray, reserveSmall)
+		b, ap = protoappend.OpenMsg(b, tagAnyArray, reserveSmall)
 		for _, x := range v.AsStringSlice() {
 			b = appendAnyValue(b, tagListValues, attribute.StringValue(x))
 		}
-		b = closeMsg(b, ap, reserveSmall)
+		b = protoappend.CloseMsg(b, ap, reserveSmall)
 	case attribute.SLICE:
 		var ap int
-		b, ap = openMsg(b, tagAnyArray, reserveSmall)
+		b, ap = protoappend.OpenMsg(b, tagAnyArray, reserveSmall)
 		for _, x := range v.AsSlice() {
 			b = appendAnyValue(b, tagListValues, x)
 		}
-		b = closeMsg(b, ap, reserveSmall)
+		b = protoappend.CloseMsg(b, ap, reserveSmall)
 	case attribute.MAP:
 		var mp int
-		b, mp = openMsg(b, tagAnyKvlist, reserveSmall)
+		b, mp = protoappend.OpenMsg(b, tagAnyKvlist, reserveSmall)
 		for _, kv := range v.AsMap() {
 			var kp int
-			b, kp = openMsg(b, tagListValues, reserveSmall)
-			b = appendString(b, tagKeyValueKey, string(kv.Key))
+			b, kp = protoappend.OpenMsg(b, tagListValues, reserveSmall)
+			b = protoappend.String(b, tagKeyValueKey, string(kv.Key))
 			b = appendAnyValue(b, tagKeyValueValue, kv.Value)
-			b = closeMsg(b, kp, reserveSmall)
+			b = protoappend.CloseMsg(b, kp, reserveSmall)
 		}
-		b = closeMsg(b, mp, reserveSmall)
+		b = protoappend.CloseMsg(b, mp, reserveSmall)
 	default:
 		// EMPTY (or a type added after this was written): an AnyValue with
 		// no value set, which OTLP defines as the empty value.
 	}
-	return closeMsg(b, pos, reserveSmall)
+	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
 func boolByte(v bool) byte {
@@ -670,29 +655,6 @@ func boolByte(v bool) byte {
 	return 0
 }
 
-// appendString writes a string field, omitting it when empty (the proto3
-// default), as proto.Marshal does.
-func appendString(b []byte, tag byte, s string) []byte {
-	if s == "" {
-		return b
-	}
-	return appendStringAlways(b, tag, s)
-}
-
-func appendStringAlways(b []byte, tag byte, s string) []byte {
-	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-func appendFixed64(b []byte, tag byte, v uint64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = append(b, tag)
-	return protowire.AppendFixed64(b, v)
-}
-
 // appendCount writes a uint32 count field, clamping what does not fit.
 func appendCount(b []byte, tag byte, n int) []byte {
 	if n <= 0 {
@@ -700,44 +662,4 @@ func appendCount(b []byte, tag byte, n int) []byte {
 	}
 	b = append(b, tag)
 	return protowire.AppendVarint(b, uint64(min(n, math.MaxUint32)))
-}
-
-// openMsg writes the tag of a length-delimited field and a placeholder of
-// width bytes for its length, and returns where the placeholder starts.
-func openMsg(b []byte, tag byte, width int) ([]byte, int) {
-	b = append(b, tag)
-	pos := len(b)
-	return append(b, zeros[:width]...), pos
-}
-
-// closeMsg patches the length placeholder opened at pos with the size of
-// everything written since. When the size needs a different number of varint
-// bytes than reserved, the body is moved so the output stays canonical
-// (minimal varints), which is what proto.Marshal produces and what strict
-// readers expect.
-func closeMsg(b []byte, pos, width int) []byte {
-	n := len(b) - pos - width
-	w := protowire.SizeVarint(uint64(n))
-	switch {
-	case w > width:
-		end := len(b)
-		b = append(b, zeros[:w-width]...)
-		copy(b[pos+w:], b[pos+width:end])
-	case w < width:
-		copy(b[pos+w:], b[pos+width:])
-		b = b[:len(b)-(width-w)]
-	}
-	putVarint(b[pos:pos+w], uint64(n))
-	return b
-}
-
-// putVarint writes v as a varint filling exactly len(dst) bytes, which the
-// caller has sized with protowire.SizeVarint.
-func putVarint(dst []byte, v uint64) {
-	last := len(dst) - 1
-	for i := 0; i < last; i++ {
-		dst[i] = byte(v) | 0x80
-		v >>= 7
-	}
-	dst[last] = byte(v)
 }
