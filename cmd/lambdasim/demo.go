@@ -20,7 +20,9 @@ import (
 	"time"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lambdaotel/lambdaotel/examples/httpapi"
 	"github.com/lambdaotel/lambdaotel/extension"
@@ -111,7 +113,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer, log *
 	fmt.Fprintf(stdout, "lambdasim demo: an HTTP API function instrumented with lambdaotel (async mode: spans leave\n"+
 		"after the response) exports OTLP to lambdaotel-extension on loopback; the extension holds each\n"+
 		"invocation until the export is done, sends it to a backend (here, in this process), and only then\n"+
-		"lets Lambda freeze. %d invocations, frozen between them, then a graceful shutdown.\n\n", *invocations)
+		"lets Lambda freeze. It also turns the Telemetry API's records into spans under the function's own\n"+
+		"(init, response latency, runtime and extension overhead) and FaaS metrics.\n"+
+		"%d invocations, frozen between them, then a graceful shutdown.\n\n", *invocations)
 	cfg := lambdasim.Config{
 		Runtime:      &lambdasim.Process{Path: fn},
 		Extensions:   []lambdasim.Process{{Path: ext}},
@@ -153,8 +157,9 @@ type backend struct {
 	srv *http.Server
 	out io.Writer
 
-	mu    sync.Mutex
-	spans []*tracepb.Span
+	mu      sync.Mutex
+	spans   []*tracepb.Span
+	metrics map[string]string // platform metric name → last value, shown
 }
 
 func startBackend(out io.Writer) (*backend, error) {
@@ -162,7 +167,7 @@ func startBackend(out io.Writer) (*backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &backend{url: "http://" + ln.Addr().String(), out: out}
+	b := &backend{url: "http://" + ln.Addr().String(), out: out, metrics: map[string]string{}}
 	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = b.srv.Serve(ln) }()
 	return b, nil
@@ -178,8 +183,21 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body, err = io.ReadAll(io.LimitReader(zr, 64<<20))
 		}
 	}
-	if err != nil || r.URL.Path != "/v1/traces" {
-		return // metrics and logs are not shown
+	if err != nil {
+		return
+	}
+	switch r.URL.Path {
+	case "/v1/metrics":
+		var md metricspb.MetricsData // the wire format of ExportMetricsServiceRequest
+		if proto.Unmarshal(body, &md) == nil {
+			b.mu.Lock()
+			b.noteMetrics(&md)
+			b.mu.Unlock()
+		}
+		return
+	case "/v1/traces":
+	default:
+		return // logs are not shown
 	}
 	td, err := tracedata.Traces(body, false)
 	if err != nil {
@@ -200,29 +218,78 @@ func (b *backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(b.out, "[backend] received %d spans (%s)\n", len(names), strings.Join(names, ", "))
 }
 
-// printTraces shows every span the backend received, by trace.
+// printTraces shows every span the backend received as trees, one per
+// trace, children under their parents in start order; then the platform
+// metrics' last values.
 func (b *backend) printTraces(w io.Writer) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	spans := append([]*tracepb.Span(nil), b.spans...)
 	sort.SliceStable(spans, func(i, j int) bool { return spans[i].StartTimeUnixNano < spans[j].StartTimeUnixNano })
-	fmt.Fprintf(w, "\nspans at the backend (%d):\n", len(spans))
-	last := ""
+	byID := map[string]bool{}
 	for _, sp := range spans {
-		trace := hex.EncodeToString(sp.TraceId)
-		indent := ""
-		if len(sp.ParentSpanId) > 0 && sp.Flags&0x200 == 0 {
-			indent = "  "
+		byID[string(sp.SpanId)] = true
+	}
+	children := map[string][]*tracepb.Span{}
+	var roots []*tracepb.Span
+	for _, sp := range spans {
+		if p := string(sp.ParentSpanId); p != "" && byID[p] {
+			children[p] = append(children[p], sp)
+		} else {
+			roots = append(roots, sp) // its parent, if any, is remote
 		}
-		if indent == "" && trace != last {
+	}
+	fmt.Fprintf(w, "\nspans at the backend (%d; the function's, and the extension's from platform telemetry):\n", len(spans))
+	var walk func(sp *tracepb.Span, depth int)
+	walk = func(sp *tracepb.Span, depth int) {
+		fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", depth), describeSpan(sp, 22-2*depth))
+		for _, c := range children[string(sp.SpanId)] {
+			walk(c, depth+1)
+		}
+	}
+	last := ""
+	for _, r := range roots {
+		if trace := hex.EncodeToString(r.TraceId); trace != last {
 			fmt.Fprintf(w, "trace %s\n", trace)
 			last = trace
 		}
-		fmt.Fprintf(w, "  %s%s\n", indent, describeSpan(sp))
+		walk(r, 0)
+	}
+	if len(b.metrics) > 0 {
+		names := make([]string, 0, len(b.metrics))
+		for n := range b.metrics {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "\nplatform metrics (last values):\n")
+		for _, n := range names {
+			fmt.Fprintf(w, "  %-38s %s\n", n, b.metrics[n])
+		}
 	}
 }
 
-func describeSpan(sp *tracepb.Span) string {
+// noteMetrics keeps the last value of each platform (faas.*, aws.lambda.*)
+// metric.
+func (b *backend) noteMetrics(md *metricspb.MetricsData) {
+	for _, rm := range md.ResourceMetrics {
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if !strings.HasPrefix(m.Name, "faas.") && !strings.HasPrefix(m.Name, "aws.lambda.") {
+					continue
+				}
+				switch {
+				case m.GetSum() != nil && len(m.GetSum().DataPoints) > 0:
+					b.metrics[m.Name] = fmt.Sprint(m.GetSum().DataPoints[0].GetAsInt())
+				case m.GetHistogram() != nil && len(m.GetHistogram().DataPoints) > 0:
+					p := m.GetHistogram().DataPoints[0]
+					b.metrics[m.Name] = fmt.Sprintf("count %d, sum %.4g %s", p.Count, p.GetSum(), m.Unit)
+				}
+			}
+		}
+	}
+}
+
+func describeSpan(sp *tracepb.Span, nameWidth int) string {
 	var attrs []string
 	for _, kv := range sp.Attributes {
 		switch kv.Key {
@@ -239,7 +306,7 @@ func describeSpan(sp *tracepb.Span) string {
 	}
 	dur := time.Duration(sp.EndTimeUnixNano - sp.StartTimeUnixNano)
 	kind := strings.TrimPrefix(sp.Kind.String(), "SPAN_KIND_")
-	return fmt.Sprintf("%-18s %-8s %8.3f ms%s  %s", sp.Name, kind, float64(dur)/1e6, status, strings.Join(attrs, " "))
+	return fmt.Sprintf("%-*s %-8s %8.3f ms%s  %s", max(nameWidth, len(sp.Name)), sp.Name, kind, float64(dur)/1e6, status, strings.Join(attrs, " "))
 }
 
 func anyValue(v *commonpb.AnyValue) string {

@@ -33,6 +33,8 @@ package selfmetrics
 
 import (
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,7 +218,7 @@ func LogAttrs(s Snapshot) []slog.Attr {
 	for _, n := range s.Flush.LateItems {
 		late += n
 	}
-	return []slog.Attr{
+	attrs := []slog.Attr{
 		slog.Int64("receivedItems", t.Received.Items),
 		slog.Int64("exportedItems", t.Exported.Items-fb),
 		slog.Int64("droppedItems", t.Dropped().Items),
@@ -232,6 +234,16 @@ func LogAttrs(s Snapshot) []slog.Attr {
 		slog.Int64("platformEvents", int64(s.Platform.Events)),
 		slog.Int64("platformAnomalies", int64(anomalyTotal(s.Platform))),
 	}
+	var kinds []string
+	for _, a := range anomalies(s.Platform) {
+		if a.n > 0 {
+			kinds = append(kinds, a.kind+":"+strconv.FormatUint(a.n, 10))
+		}
+	}
+	if len(kinds) > 0 {
+		attrs = append(attrs, slog.String("platformAnomalyKinds", strings.Join(kinds, ",")))
+	}
+	return attrs
 }
 
 func anomalyTotal(p platformtel.Stats) uint64 {
