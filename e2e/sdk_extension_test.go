@@ -19,6 +19,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/lambdaotel/lambdaotel/extension/platformtel"
 	"github.com/lambdaotel/lambdaotel/lambdasim"
 )
 
@@ -92,6 +93,9 @@ func (c *spanCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer c.mu.Unlock()
 	for _, rs := range td.ResourceSpans {
 		for _, ss := range rs.ScopeSpans {
+			if ss.Scope.GetName() == platformtel.ScopeName {
+				continue // the extension's own, from platform telemetry
+			}
 			c.n += len(ss.Spans)
 		}
 	}
