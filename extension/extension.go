@@ -293,11 +293,11 @@ func (o *observed) snapshot() selfmetrics.Snapshot {
 }
 
 // fallbackCost guesses the time to write one MiB as fallback lines before
-// the first write is measured: ~50 ms on a full vCPU (measured: gzip and
-// base64 of span data), and Lambda gives a function one vCPU per 1,769 MB
-// of memory, proportionally less below.
+// the first write is measured: ~15 ms on a full vCPU (measured: gzip at
+// BestSpeed and base64 of span data), doubled for safety, and Lambda gives
+// a function one vCPU per 1,769 MB of memory, proportionally less below.
 func fallbackCost(memoryMB string) time.Duration {
-	const perVCPU, vcpuMB = 50 * time.Millisecond, 1769
+	const perVCPU, vcpuMB = 30 * time.Millisecond, 1769
 	mb, err := strconv.Atoi(memoryMB)
 	if err != nil || mb <= 0 || mb >= vcpuMB {
 		return perVCPU

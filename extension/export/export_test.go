@@ -475,12 +475,14 @@ func TestUnsupportedProtocol(t *testing.T) {
 }
 
 func TestConcurrentExports(t *testing.T) {
+	// Every 7th call fails, 20 failures in all: with more attempts than
+	// that, no export can run out of them, whatever the interleaving.
 	srv := newBackend(t, func(n int64, w http.ResponseWriter) {
-		if n%7 == 0 {
+		if n%7 == 0 && n <= 140 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
-	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Compression: "gzip"}, Options{}, false)
+	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Compression: "gzip"}, Options{MaxAttempts: 21, BreakerThreshold: 1000}, false)
 	const workers, each = 8, 25
 	var wg sync.WaitGroup
 	for w := range workers {
