@@ -163,14 +163,13 @@ func (b *countingBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // A function flooding the extension (2,000 requests of 512 spans, eight at
 // a time, ~160 MiB) during one invocation while the backend stalls. The
-// extension starts exporting at half the queue (the export then stalls),
-// and the queue drops the oldest data to take the newest; only a request
-// that cannot fit beside what is in flight would be refused with 503 and
-// Retry-After (tested in extension/receiver and extension/queue), so any
-// answer but 200 or that 503 fails the test. Peak RSS stays within the
+// extension starts exporting at half the queue (the export then stalls);
+// once the queue holds its budget while that flush is in flight, it answers
+// 503 with Retry-After (the flood's clients do not retry), and it never
+// evicts what it accepted while a flush drains. Peak RSS stays within the
 // queue budget plus a fixed overhead; when the backend recovers and the
-// function signals completion, everything still queued is delivered before
-// the freeze; every item is accounted for as exported or dropped.
+// function signals completion, everything accepted is delivered before the
+// freeze; every item is accounted for as exported or dropped.
 func TestFloodStaysWithinTheQueueBudget(t *testing.T) {
 	t.Parallel()
 	const (
@@ -299,6 +298,12 @@ func TestFloodStaysWithinTheQueueBudget(t *testing.T) {
 	growthMiB := float64(peakKiB-idleKiB) / 1024
 	t.Logf("idle RSS %.1f MiB, peak %.1f MiB (+%.1f MiB for a %d MiB queue budget); %d accepted, %d answered 503; extension: %d received, %d exported (%d before the freeze), %d dropped",
 		float64(idleKiB)/1024, float64(peakKiB)/1024, growthMiB, budget>>20, accepted.Load(), full.Load(), received, exported, atFreeze, dropped)
+	if full.Load() == 0 {
+		t.Error("no 503 while the stalled flush held the queue")
+	}
+	if counts["evictedItems"] != 0 {
+		t.Errorf("%d items evicted while a flush was draining: accepted data lost", counts["evictedItems"])
+	}
 	if received != requests*perRequest {
 		t.Errorf("extension received %d items, want %d", received, requests*perRequest)
 	}

@@ -50,15 +50,10 @@ func (m *model) offer(sig Signal, body []byte, items int64) error {
 		return ErrTooLarge
 	}
 	hb, he := m.held()
-	var qb int64
-	for _, q := range m.queued {
-		qb += int64(len(q.body))
-	}
-	if hb-qb+n > m.budget.MaxBytes || he-len(m.queued)+1 > m.budget.MaxEntries {
-		if hb+n > m.budget.MaxBytes || he+1 > m.budget.MaxEntries {
-			s.Full.add(e.tally())
-			return ErrFull
-		}
+	inFlight := he - len(m.queued)
+	if (hb+n > m.budget.MaxBytes || he+1 > m.budget.MaxEntries) && inFlight > 0 {
+		s.Full.add(e.tally())
+		return ErrFull
 	}
 	for hb+n > m.budget.MaxBytes || he+1 > m.budget.MaxEntries {
 		v := m.queued[0]

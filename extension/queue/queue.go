@@ -21,16 +21,18 @@
 //  1. A request larger than MaxBytes can never fit: ErrTooLarge (the receiver
 //     answers 413; retrying cannot help). Nothing else changes.
 //  2. If the request fits next to everything held, it is queued.
-//  3. Otherwise, if it would fit once every queued (not in-flight) request
-//     were gone, the oldest queued requests, across all signals in arrival
-//     order, are evicted one by one until it fits, and it is queued. Fresh
-//     telemetry is worth more than stale, and the sender has already been
-//     told its older request was accepted, so eviction is counted per signal
-//     (SignalStats.Evicted) rather than reported to anyone.
-//  4. Otherwise the in-flight requests alone leave no room: ErrFull, and
-//     nothing is evicted (eviction could not help). The receiver answers 503
-//     (gRPC RESOURCE_EXHAUSTED) with Retry-After; room returns when the
-//     running flush settles its batches.
+//  3. Otherwise, while a flush is draining the queue (something is in
+//     flight), ErrFull: the receiver answers 503 (gRPC RESOURCE_EXHAUSTED)
+//     with Retry-After, and the sender — an OTLP exporter, which retries
+//     these — offers it again once the flush has made room. Nothing that
+//     was accepted is lost to a burst the exporter is working through.
+//  4. Otherwise nothing is draining — the exports are being skipped (the
+//     backend is down and the breaker open) or none runs now — and waiting
+//     would not make room: the oldest queued requests, across all signals in
+//     arrival order, are evicted one by one until it fits, and it is queued.
+//     Fresh telemetry is worth more than stale, and the sender should not
+//     be made to retry into a queue nobody empties; eviction is counted per
+//     signal (SignalStats.Evicted).
 //
 // Take removes the oldest requests of one signal as a Batch. Its owner must
 // settle it exactly once: Done (exported), Drop (export failed for good, or no
@@ -83,8 +85,8 @@ var (
 	// ErrTooLarge: the request is larger than the whole byte budget.
 	// Map it to HTTP 413; a retry cannot succeed.
 	ErrTooLarge = errors.New("queue: request larger than the queue's byte budget")
-	// ErrFull: requests in flight leave no room for this one even after
-	// evicting everything queued. Map it to HTTP 503 / gRPC
+	// ErrFull: the queue has no room while a flush is draining it. Map it
+	// to HTTP 503 / gRPC
 	// RESOURCE_EXHAUSTED with Retry-After.
 	ErrFull = errors.New("queue: full while a flush is in progress")
 	// ErrUnknownSignal: the signal is not Traces, Metrics or Logs. It is a
@@ -142,7 +144,7 @@ func (q *Queue) Offer(sig Signal, body []byte, items int) error {
 		return ErrTooLarge
 	}
 	if !q.fits(q.queuedBytes+q.inFlightBytes, q.queuedEntries+q.inFlightEntries, t.Bytes) {
-		if !q.fits(q.inFlightBytes, q.inFlightEntries, t.Bytes) {
+		if q.inFlightEntries > 0 {
 			s.Full.add(t)
 			return ErrFull
 		}

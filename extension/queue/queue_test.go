@@ -248,33 +248,36 @@ func TestTooLarge(t *testing.T) {
 	checkInvariants(t, q)
 }
 
+// While a flush is draining (something in flight), a request without room
+// is refused — the sender retries once the flush made room — and nothing
+// accepted is evicted; once nothing is in flight, eviction makes room.
 func TestFullWhileInFlight(t *testing.T) {
 	q := New(Budget{MaxBytes: 100, MaxEntries: 10})
 	mustOffer(t, q, Traces, req('a', 70), 7)
-	b := q.Take(Traces, 0, 0) // 70 bytes in flight, not evictable
+	b := q.Take(Traces, 0, 0) // 70 bytes in flight
 	mustOffer(t, q, Logs, req('l', 20), 2)
-	// 40 bytes: evicting the 20 queued bytes would not make room, so
-	// nothing is evicted and the request is refused.
-	if err := q.Offer(Metrics, req('m', 40), 4); err != ErrFull {
-		t.Fatalf("Offer = %v, want ErrFull", err)
+	for _, n := range []int{40, 30} { // with or without evicting the logs, a flush is draining: refuse
+		if err := q.Offer(Metrics, req('m', n), 4); err != ErrFull {
+			t.Fatalf("Offer(%d bytes) = %v, want ErrFull", n, err)
+		}
 	}
 	st := q.Stats()
-	if got := st.Signal(Metrics).Full; got != (Tally{1, 4, 40}) {
+	if got := st.Signal(Metrics).Full; got != (Tally{2, 8, 70}) {
 		t.Errorf("metrics full = %+v", got)
 	}
 	if got := st.Signal(Logs).Evicted; got != (Tally{}) {
 		t.Errorf("ErrFull evicted logs: %+v", got)
 	}
-	// 30 bytes fit once the logs request is evicted.
-	mustOffer(t, q, Metrics, req('n', 30), 3)
+	// What still fits is taken.
+	mustOffer(t, q, Metrics, req('n', 10), 1)
+	checkInvariants(t, q)
+	b.Done()
+	// Nothing in flight: the oldest queued (the logs) make room for 80.
+	mustOffer(t, q, Metrics, req('o', 80), 8)
 	if got := q.Stats().Signal(Logs).Evicted; got != (Tally{1, 2, 20}) {
 		t.Errorf("logs evicted = %+v", got)
 	}
-	checkInvariants(t, q)
-	b.Done()
-	// The in-flight bytes are back: 70 more fit next to the 30 queued.
-	mustOffer(t, q, Metrics, req('o', 70), 7)
-	if got := q.Stats().Total(); got.Queued != (Tally{2, 10, 100}) || got.InFlight != (Tally{}) || got.Exported != (Tally{1, 7, 70}) {
+	if got := q.Stats().Total(); got.Queued != (Tally{2, 9, 90}) || got.InFlight != (Tally{}) || got.Exported != (Tally{1, 7, 70}) {
 		t.Errorf("after Done: %+v", got)
 	}
 	checkInvariants(t, q)
