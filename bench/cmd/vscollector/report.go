@@ -108,7 +108,7 @@ func (r *results) otherTable() string {
 	row("spans of that load delivered to the sink / sent (all accepted)", fmt.Sprintf("%d / %d", et.delivered, et.spans),
 		fmt.Sprintf("%d / %d", ct.delivered, ct.spans), "—")
 	if et.dropped >= 0 {
-		row("spans the extension reports dropped during that load (`droppedItems`)", fmt.Sprint(et.dropped), "—", "—")
+		row("spans the extension counts as dropped during that load (`droppedItems`: requests it refused with 503, which the senders here retry, and any evicted)", fmt.Sprint(et.dropped), "—", "—")
 	}
 	el, cl = r.extLatency.postToSink, r.colLatency.postToSink
 	row(fmt.Sprintf("single small export (%d spans): POST → at the sink, p50 [p90] of %d", r.cfg.latencySpans, len(el)),
@@ -125,7 +125,7 @@ func (r *results) otherTable() string {
 	row("flood: spans delivered to the sink (shutdown drain included) / accepted (answered 200)", fmt.Sprintf("%d / %d", ef.delivered, ef.accepted),
 		fmt.Sprintf("%d / %d", cf.delivered, cf.accepted), "—")
 	if ef.dropped >= 0 {
-		row("flood: spans the extension reports dropped (its `droppedItems`: evicted oldest-first when the queue is full)", fmt.Sprint(ef.dropped), "—", "—")
+		row("flood: spans the extension counts as dropped (`droppedItems`: refused with 503 while a flush drained the queue; the flood senders do not retry)", fmt.Sprint(ef.dropped), "—", "—")
 	}
 	return b.String()
 }
