@@ -494,6 +494,23 @@ func (s *Sim) runtimeDoneRecord(inv *invocation) lambdaapi.RuntimeDone {
 
 // complete runs after inv finished: it resets a broken environment or
 // freezes a healthy one, then releases the caller.
+// drainOutput waits (briefly) until everything the processes have written
+// so far has been read: output written before the freeze belongs to the
+// invocation that wrote it (an extension's last lines, or the runtime's
+// after its next, as an in-process extension exporting after the response
+// writes them), not to whenever the environment thaws.
+func (s *Sim) drainOutput() {
+	s.mu.Lock()
+	procs := s.allProcsLocked()
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), logDrainLimit)
+	defer cancel()
+	for _, p := range procs {
+		p.stdout.drained(ctx)
+		p.stderr.drained(ctx)
+	}
+}
+
 func (s *Sim) complete(inv *invocation) {
 	s.mu.Lock()
 	delete(s.active, inv.id)
@@ -509,6 +526,7 @@ func (s *Sim) complete(inv *invocation) {
 	if broken != "" && !lmi {
 		inv.result.Reset = s.resetEnv(lambdaapi.ParseShutdownReason(broken))
 	} else if s.freezes() {
+		s.drainOutput()
 		s.freeze()
 	}
 	s.mu.Lock()
