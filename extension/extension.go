@@ -56,6 +56,7 @@ type Options struct {
 // a failure that leaves it unable to work.
 func Run(ctx context.Context, opts Options) error {
 	started := time.Now()
+	sandbox := platform.LookupSandbox() // overlaps the rest of the start
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
@@ -178,7 +179,7 @@ func Run(ctx context.Context, opts Options) error {
 	// handled, so that what they carry is queued when the hold ends.
 	var tel *platform.Listener
 	if cfg.TelemetryAPI.Enabled {
-		l, err := platform.Listen(cfg.TelemetryAPI.ListenerPort, func(ev lambdaapi.TelemetryEvent) {
+		l, err := platform.ListenOn(sandbox(), cfg.TelemetryAPI.ListenerPort, func(ev lambdaapi.TelemetryEvent) {
 			pt.handle(ev)
 			if id, status, ok := platform.RuntimeDone(ev); ok {
 				src := lifecycle.SourceRuntimeDone

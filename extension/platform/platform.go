@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
@@ -37,10 +38,18 @@ type Listener struct {
 // to, where Lambda delivers; where that name does not resolve (emulators,
 // which deliver to loopback), 127.0.0.1.
 func Listen(port int, handle func(lambdaapi.TelemetryEvent), log *slog.Logger) (*Listener, error) {
+	return ListenOn(sandboxAddr(), port, handle, log)
+}
+
+// ListenOn is Listen on host, the address LookupSandbox found: the
+// extension starts that lookup first thing, so that its latency (a DNS
+// query where the name is not in the hosts file) overlaps the rest of its
+// start instead of adding to it.
+func ListenOn(host string, port int, handle func(lambdaapi.TelemetryEvent), log *slog.Logger) (*Listener, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(sandboxAddr(), strconv.Itoa(port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("telemetry listener: %w", err)
 	}
@@ -48,6 +57,19 @@ func Listen(port int, handle func(lambdaapi.TelemetryEvent), log *slog.Logger) (
 	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = l.srv.Serve(ln) }()
 	return l, nil
+}
+
+// LookupSandbox starts resolving sandbox.localdomain and returns a function
+// that waits for the address (127.0.0.1 where the name does not resolve).
+func LookupSandbox() func() string {
+	ch := make(chan string, 1)
+	go func() { ch <- sandboxAddr() }()
+	var addr string
+	var once sync.Once
+	return func() string {
+		once.Do(func() { addr = <-ch })
+		return addr
+	}
 }
 
 // sandboxAddr resolves sandbox.localdomain, briefly: it is a local name
