@@ -997,3 +997,32 @@ func TestLifecycleResultFields(t *testing.T) {
 	check(lcInvokeOK(t, ctx, s, `{"action":"echo"}`), true)
 	check(lcInvokeOK(t, ctx, s, `{"action":"echo"}`), false)
 }
+
+// What an extension prints just before its next, the last thing before the
+// freeze, is in the telemetry when Invoke returns: output belongs to the
+// invocation that wrote it, not to the next thaw.
+func TestLifecycleOutputBeforeFreezeIsCaptured(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	s := newSim(t, Config{
+		Runtime:    &Process{Path: bins.rt},
+		Extensions: []Process{{Path: extNamed(t, "print-ext"), Args: []string{"EXT_PRINT_DONE=1"}}},
+	})
+	lcStart(t, ctx, s)
+	for i := range 20 {
+		res := lcInvokeOK(t, ctx, s, `{}`)
+		if !s.Frozen() {
+			t.Fatal("not frozen after the invocation")
+		}
+		want := "ext: done with " + res.RequestID
+		found := false
+		for _, ev := range s.Telemetry() {
+			if ev.Type == lambdaapi.EventExtensionLog && strings.Contains(string(ev.Record), want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("invocation %d: %q not captured before the freeze", i, want)
+		}
+	}
+}

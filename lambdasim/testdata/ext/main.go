@@ -10,6 +10,8 @@
 //	                         "deadline TYPE MS" per event and "invoke-done ID"
 //	                         when the extension calls next after an INVOKE
 //	EXT_REGISTER_DELAY_MS=N  wait N ms before registering
+//	EXT_PRINT_DONE=1         print "ext: done with ID" on stdout just before
+//	                         calling next after an INVOKE
 //	EXT_WAIT_RUNTIMEDONE=1   with EXT_SUBSCRIBE: on INVOKE, wait (at most 5 s)
 //	                         for that request's platform.runtimeDone before
 //	                         calling next, as an OpenTelemetry extension does
@@ -163,6 +165,11 @@ func main() {
 			}
 			if verbose {
 				record("invoke-done %s", ev.RequestID)
+			}
+			if os.Getenv("EXT_PRINT_DONE") != "" {
+				// On stdout, just before next: lambdasim must capture it
+				// before it freezes the environment.
+				fmt.Println("ext: done with", ev.RequestID)
 			}
 		case lambdaapi.Shutdown:
 			if mode == "ignore-shutdown" {
