@@ -50,6 +50,10 @@ type invocation struct {
 	spanID  [8]byte // the invocation span's ID, chosen at creation
 
 	spanMade, failureMade, outcomeCounted bool
+	// deferred is set while the invocation span waits for Collect (or for
+	// a child that needs it first), with the platform's phase spans.
+	deferred bool
+	children []lambdaapi.Span
 	// spanless is set when nothing says when the invocation started (a
 	// report was its first record): its figures count, but no span is made
 	// from guesses.

@@ -254,7 +254,7 @@ func (p *Processor) onRuntimeDone(t time.Time, r *lambdaapi.RuntimeDone) {
 		p.metrics.invokeDuration.record(secondsOf(inv.rdMs, d))
 	}
 	p.countOutcome(inv, r.Status)
-	p.emitInvocation(inv, r.Spans)
+	p.deferInvocation(inv, r.Spans)
 }
 
 // phaseEnd works out when inv's runtime phase ended: its start plus the
@@ -330,7 +330,7 @@ func (p *Processor) onReport(t time.Time, r *lambdaapi.Report) {
 			p.metrics.invokeDuration.record(dur / 1e3)
 		}
 		p.countOutcome(inv, r.Status)
-		p.emitInvocation(inv, r.Spans)
+		p.deferInvocation(inv, r.Spans)
 		if hasOverhead {
 			p.recordOverhead(inv, overhead.Start, overhead.DurationMs)
 		}
@@ -370,6 +370,7 @@ func (p *Processor) recordOverhead(inv *invocation, start time.Time, ms float64)
 	if inv.spanless {
 		return
 	}
+	p.emitDeferred(inv) // the parent first
 	p.decide(inv)
 	p.emitChild(inv.ctx, inv.spanID, lambdaapi.Span{Name: "extensionOverhead", Start: start, DurationMs: ms})
 }

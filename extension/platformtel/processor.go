@@ -161,10 +161,17 @@ type Processor struct {
 	pending int                  // bytes of the above, against MaxPendingBytes
 	scratch []byte               // Collect's encoding space
 	spanKV  []otlpbuild.KeyValue // reused attribute space for spans
-	pl      otlpbuild.LogRecord  // reused log record
-	warned  map[string]bool      // anomaly kinds already logged
-	warns   []warning            // logged after the lock is released
-	stats   Stats
+
+	// deferred are invocations whose span waits for Collect: the trace is
+	// decided as late as possible, so that the function's span (SetParent,
+	// from the completion signal, which in async mode may come after
+	// runtimeDone) is its parent.
+	deferred []*invocation
+
+	pl     otlpbuild.LogRecord // reused log record
+	warned map[string]bool     // anomaly kinds already logged
+	warns  []warning           // logged after the lock is released
+	stats  Stats
 }
 
 type warning struct {
@@ -364,6 +371,11 @@ func (p *Processor) Collect(traces, metrics, logs []byte) ([]byte, []byte, []byt
 	p.mu.Lock()
 	defer p.unlock()
 	now := p.now()
+	for _, inv := range p.deferred {
+		p.emitDeferred(inv)
+	}
+	clear(p.deferred)
+	p.deferred = p.deferred[:0]
 	traces = otlpbuild.WrapTraces(traces, &p.res, &p.scope, p.spans)
 	traces = append(traces, p.forward[wire.Traces]...)
 	metrics = p.appendMetrics(metrics, now)

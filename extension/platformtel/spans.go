@@ -86,6 +86,26 @@ func errorStatus(status, errorType string) (otlpbuild.Status, string) {
 	return otlpbuild.Status{Code: otlpbuild.StatusError, Message: msg}, typ
 }
 
+// deferInvocation puts off making inv's span (and choosing its trace) to
+// the next Collect, or until a child span needs it.
+func (p *Processor) deferInvocation(inv *invocation, children []lambdaapi.Span) {
+	if inv.spanMade || inv.spanless || inv.deferred {
+		return
+	}
+	inv.deferred, inv.children = true, children
+	p.deferred = append(p.deferred, inv)
+}
+
+// emitDeferred makes inv's span now if it was put off.
+func (p *Processor) emitDeferred(inv *invocation) {
+	if !inv.deferred {
+		return
+	}
+	inv.deferred = false
+	p.emitInvocation(inv, inv.children)
+	inv.children = nil
+}
+
 // emitInvocation makes the invocation span (platform.start to the end of
 // the runtime phase) and its children, the platform's spans of that phase
 // (responseLatency, responseDuration, runtimeOverhead), once.
@@ -155,6 +175,7 @@ func (p *Processor) emitFailure(inv *invocation, end time.Time, m *lambdaapi.Rep
 		return
 	}
 	inv.failureMade = true
+	p.emitDeferred(inv) // the parent first
 	p.decide(inv)
 	c := &inv.ctx
 	if !c.sampled {

@@ -254,7 +254,8 @@ func TestNoTracing(t *testing.T) {
 }
 
 // TestSetParent: the function's own span becomes the parent when reported
-// before the trace is decided; later calls are counted and ignored.
+// before the trace is decided (at Collect); later calls are counted and
+// ignored.
 func TestSetParent(t *testing.T) {
 	p, _ := newProc(t, Options{FunctionName: "orders"})
 	fnTrace := [16]byte{0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
@@ -266,8 +267,8 @@ func TestSetParent(t *testing.T) {
 		fnLog(at(1), "log"),
 		runtimeDoneEv(reqA, at(0), 10, lambdaapi.StatusSuccess, "", ""),
 	)
-	p.SetParent(reqA, [16]byte{1}, [8]byte{1}) // too late
 	o := collect(t, p)
+	p.SetParent(reqA, [16]byte{1}, [8]byte{1}) // too late: the span is made
 	inv := spanNamed(o.spans(), "orders")
 	if len(inv) != 1 {
 		t.Fatalf("spans %v", o.spans())
@@ -398,5 +399,26 @@ func TestSnapStartRestore(t *testing.T) {
 	}
 	if o.sumValue("faas.coldstarts") != 1 {
 		t.Errorf("coldstarts %d", o.sumValue("faas.coldstarts"))
+	}
+}
+
+// In async mode the library's completion signal, which carries its span,
+// may come after runtimeDone was handled: until Collect it still counts.
+func TestSetParentAfterRuntimeDone(t *testing.T) {
+	p, _ := newProc(t, Options{FunctionName: "orders"})
+	fnTrace := [16]byte{0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+	fnSpan := [8]byte{0xbb, 1, 2, 3, 4, 5, 6, 7}
+	handleAll(p,
+		startEv(reqA, at(0), xrayA),
+		runtimeDoneEv(reqA, at(0), 10, lambdaapi.StatusSuccess, "", ""),
+	)
+	p.SetParent(reqA, fnTrace, fnSpan)
+	o := collect(t, p)
+	inv := spanNamed(o.spans(), "orders")
+	if len(inv) != 1 || string(inv[0].TraceId) != string(fnTrace[:]) || string(inv[0].ParentSpanId) != string(fnSpan[:]) {
+		t.Fatalf("spans %v: want the invocation span under the function's", o.spans())
+	}
+	if st := p.Stats(); st.LateParents != 0 {
+		t.Errorf("LateParents = %d", st.LateParents)
 	}
 }
