@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -249,51 +248,6 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
-func TestDecodeRejects(t *testing.T) {
-	cases := map[string]string{
-		"not json":             `hello world`,
-		"not an object":        `["__otel_otlp_stdout"]`,
-		"null":                 `null`,
-		"no marker":            `{"source":"x","payload":"","base64":true}`,
-		"marker not a string":  `{"__otel_otlp_stdout":1,"payload":""}`,
-		"marker empty":         `{"__otel_otlp_stdout":"","payload":""}`,
-		"marker wrong case":    `{"__OTEL_OTLP_STDOUT":"1","payload":""}`,
-		"no payload":           `{"__otel_otlp_stdout":"1"}`,
-		"payload null":         `{"__otel_otlp_stdout":"1","payload":null}`,
-		"payload number":       `{"__otel_otlp_stdout":"1","payload":5}`,
-		"object but base64":    `{"__otel_otlp_stdout":"1","payload":{},"base64":true}`,
-		"source not a string":  `{"__otel_otlp_stdout":"1","source":[],"payload":""}`,
-		"headers not strings":  `{"__otel_otlp_stdout":"1","headers":{"a":1},"payload":""}`,
-		"base64 not a boolean": `{"__otel_otlp_stdout":"1","base64":"true","payload":""}`,
-		"truncated":            `{"__otel_otlp_stdout":"1","payload":"abc`,
-	}
-	for name, line := range cases {
-		if r, err := Decode([]byte(line)); err == nil {
-			t.Errorf("%s: Decode accepted %q as %+v", name, line, r)
-		}
-	}
-	if _, err := Decode([]byte(`{"a":1}`)); !errors.Is(err, ErrNotRecord) {
-		t.Errorf("non-record error = %v, want ErrNotRecord", err)
-	}
-}
-
-func TestDecodeLenient(t *testing.T) {
-	line := []byte(`  {"payload":"","extra":{"nested":[1,2]},"base64":null,"level":null,"headers":null,` +
-		`"__otel_otlp_stdout":"x"}` + "\r\n")
-	r, err := Decode(line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Version != "x" || r.Base64 || r.Headers != nil {
-		t.Fatalf("decoded %+v", *r)
-	}
-	// An empty identity payload is an empty request.
-	td, err := traces(r)
-	if err != nil || len(td.ResourceSpans) != 0 {
-		t.Fatalf("Traces() = %v, %v", td, err)
-	}
-}
-
 // The size limit (a decompression bomb) is tested in internal/stdoutrecord,
 // where the limit can be lowered for the test.
 func TestBodyErrors(t *testing.T) {
@@ -347,63 +301,6 @@ func TestBodyVariants(t *testing.T) {
 			t.Fatalf("%+v decoded to %v", r, got)
 		}
 	}
-}
-
-func TestIsRecord(t *testing.T) {
-	for line, want := range map[string]bool{
-		`{"__otel_otlp_stdout":"1"}`:                  true,
-		" \t{\"__otel_otlp_stdout\": \"1\"}":          true,
-		`{"source":"x","__otel_otlp_stdout":"1"}`:     true,
-		`2024-01-01 INFO {"__otel_otlp_stdout":"1"}`:  false,
-		`{"message":"no marker"}`:                     false,
-		`__otel_otlp_stdout`:                          false,
-		``:                                            false,
-		`START RequestId: 8f5a0a4e Version: $LATEST`:  false,
-		`{"__otel_otlp_stdout_not":"1"}`:              false,
-		`{"msg":"mentions \"__otel_otlp_stdout\" x"}`: false,
-	} {
-		if got := IsRecord([]byte(line)); got != want {
-			t.Errorf("IsRecord(%q) = %v, want %v", line, got, want)
-		}
-	}
-}
-
-// FuzzDecode checks that Decode never panics, and that any record it accepts
-// survives AppendJSON → Decode unchanged, with the same Body outcome.
-func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"rust.jsonl", "node.jsonl", "python.jsonl", "golden.jsonl"} {
-		for _, line := range readLines(f, name) {
-			f.Add(line)
-		}
-	}
-	f.Add([]byte(`{"__otel_otlp_stdout":"x","payload":{"resourceSpans":[]},"base64":false,"content-type":"application/json"}`))
-	f.Add([]byte(`{"__otel_otlp_stdout":"\u2028\ud800","source":"\u0000","payload":"","headers":{"a":"b"}}`))
-	f.Add([]byte(`{"__otel_otlp_stdout":"x","payload":"H4sIAAAAAAAAAAMAAAAAAAAAAAA=","base64":true,"content-encoding":"gzip"}`))
-	f.Fuzz(func(t *testing.T, line []byte) {
-		r, err := Decode(line)
-		if err != nil {
-			return
-		}
-		if !IsRecord(line) {
-			t.Fatalf("Decode accepted a line IsRecord rejects: %q", line)
-		}
-		enc := r.AppendJSON(nil)
-		if !json.Valid(enc) {
-			t.Fatalf("AppendJSON wrote invalid JSON: %q", enc)
-		}
-		r2, err := Decode(enc)
-		if err != nil {
-			t.Fatalf("re-encoded record does not decode: %v\n%q", err, enc)
-		}
-		if !reflect.DeepEqual(r, r2) {
-			t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", *r2, *r)
-		}
-		b1, err1 := r.Body()
-		b2, err2 := r2.Body()
-		if (err1 == nil) != (err2 == nil) || !bytes.Equal(b1, b2) {
-			t.Fatalf("Body differs after round trip: %v / %v", err1, err2)
-		}
-	})
 }
 
 func BenchmarkDecode(b *testing.B) {

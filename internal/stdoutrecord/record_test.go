@@ -102,6 +102,9 @@ func TestDecodeRejects(t *testing.T) {
 		"no marker":            `{"source":"x","payload":"","base64":true}`,
 		"marker not a string":  `{"__otel_otlp_stdout":1,"payload":""}`,
 		"marker empty":         `{"__otel_otlp_stdout":"","payload":""}`,
+		"marker wrong case":    `{"__OTEL_OTLP_STDOUT":"1","payload":""}`,
+		"payload null":         `{"__otel_otlp_stdout":"1","payload":null}`,
+		"source not a string":  `{"__otel_otlp_stdout":"1","source":[],"payload":""}`,
 		"nested marker":        `{"otlp_fallback":{"__otel_otlp_stdout":"x","payload":""}}`,
 		"no payload":           `{"__otel_otlp_stdout":"1"}`,
 		"payload number":       `{"__otel_otlp_stdout":"1","payload":5}`,
@@ -156,15 +159,17 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that Decode never panics and that whatever it accepts
-// survives AppendJSON → Decode unchanged.
+// FuzzDecode checks that Decode never panics, and that any record it accepts
+// survives AppendJSON → Decode unchanged, with the same Body outcome.
 func FuzzDecode(f *testing.F) {
 	for _, name := range fixtureFiles {
 		for _, line := range readLines(f, name) {
 			f.Add(line)
 		}
 	}
+	f.Add([]byte(`{"__otel_otlp_stdout":"x","payload":{"resourceSpans":[]},"base64":false,"content-type":"application/json"}`))
 	f.Add([]byte(`{"__otel_otlp_stdout":"\u2028\ud800","source":"\u0000","payload":"","headers":{"a":"b"}}`))
+	f.Add([]byte(`{"__otel_otlp_stdout":"x","payload":"H4sIAAAAAAAAAAMAAAAAAAAAAAA=","base64":true,"content-encoding":"gzip"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := Decode(line)
 		if err != nil {
@@ -173,11 +178,22 @@ func FuzzDecode(f *testing.F) {
 		if !IsRecord(line) {
 			t.Fatalf("Decode accepted a line IsRecord rejects: %q", line)
 		}
-		r2, err := Decode(r.AppendJSON(nil))
-		if err != nil || !reflect.DeepEqual(r, r2) {
-			t.Fatalf("round trip: %v\n got %+v\nwant %+v", err, r2, r)
+		enc := r.AppendJSON(nil)
+		if !json.Valid(enc) {
+			t.Fatalf("AppendJSON wrote invalid JSON: %q", enc)
 		}
-		_, _ = r.Body()
+		r2, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("re-encoded record does not decode: %v\n%q", err, enc)
+		}
+		if !reflect.DeepEqual(r, r2) {
+			t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", *r2, *r)
+		}
+		b1, err1 := r.Body()
+		b2, err2 := r2.Body()
+		if (err1 == nil) != (err2 == nil) || !bytes.Equal(b1, b2) {
+			t.Fatalf("Body differs after round trip: %v / %v", err1, err2)
+		}
 	})
 }
 
@@ -199,6 +215,41 @@ func TestAppendEscaped(t *testing.T) {
 		var back string
 		if err := json.Unmarshal([]byte(`"`+got+`"`), &back); err != nil {
 			t.Errorf("AppendEscaped(%q) is not a valid JSON string body: %v", in, err)
+		}
+	}
+}
+
+func TestDecodeLenient(t *testing.T) {
+	line := []byte(`  {"payload":"","extra":{"nested":[1,2]},"base64":null,"level":null,"headers":null,` +
+		`"__otel_otlp_stdout":"x"}` + "\r\n")
+	r, err := Decode(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Version != "x" || r.Base64 || r.Headers != nil {
+		t.Fatalf("decoded %+v", *r)
+	}
+	// An empty identity payload is an empty request.
+	if body, err := r.Body(); err != nil || len(body) != 0 {
+		t.Fatalf("Body() = %q, %v", body, err)
+	}
+}
+
+func TestIsRecord(t *testing.T) {
+	for line, want := range map[string]bool{
+		`{"__otel_otlp_stdout":"1"}`:                  true,
+		" \t{\"__otel_otlp_stdout\": \"1\"}":          true,
+		`{"source":"x","__otel_otlp_stdout":"1"}`:     true,
+		`2024-01-01 INFO {"__otel_otlp_stdout":"1"}`:  false,
+		`{"message":"no marker"}`:                     false,
+		`__otel_otlp_stdout`:                          false,
+		``:                                            false,
+		`START RequestId: 8f5a0a4e Version: $LATEST`:  false,
+		`{"__otel_otlp_stdout_not":"1"}`:              false,
+		`{"msg":"mentions \"__otel_otlp_stdout\" x"}`: false,
+	} {
+		if got := IsRecord([]byte(line)); got != want {
+			t.Errorf("IsRecord(%q) = %v, want %v", line, got, want)
 		}
 	}
 }
