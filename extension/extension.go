@@ -173,7 +173,18 @@ func Run(ctx context.Context, opts Options) error {
 			}()
 		}
 	}
+	rr, err := ext.Register(ctx)
+	if err != nil {
+		return err
+	}
+	res, badAttrs := resource.FromEnv(opts.Getenv, rr.AccountID)
+	if badAttrs > 0 {
+		log.Warn("configuration", "problem", fmt.Sprintf("OTEL_RESOURCE_ATTRIBUTES: %d entries are not key=value with a percent-encoded value", badAttrs))
+	}
+	obs.res = &res
 	// The Telemetry API: platform records become spans, metrics and logs,
+	// its listener started after registering (only the subscription needs
+	// it, and waiting for sandbox.localdomain would delay the register),
 	// and runtimeDone is the completion source for functions that do not
 	// signal (any SDK, any language) — after the records before it were
 	// handled, so that what they carry is queued when the hold ends.
@@ -200,15 +211,6 @@ func Run(ctx context.Context, opts Options) error {
 			}()
 		}
 	}
-	rr, err := ext.Register(ctx)
-	if err != nil {
-		return err
-	}
-	res, badAttrs := resource.FromEnv(opts.Getenv, rr.AccountID)
-	if badAttrs > 0 {
-		log.Warn("configuration", "problem", fmt.Sprintf("OTEL_RESOURCE_ATTRIBUTES: %d entries are not key=value with a percent-encoded value", badAttrs))
-	}
-	obs.res = &res
 	if tel != nil {
 		pt.start(cfg, res, opts.Getenv("AWS_LAMBDA_FUNCTION_NAME"), opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"), opts.Name)
 		schema := lambdaapi.Schema20221213

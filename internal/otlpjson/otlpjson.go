@@ -70,6 +70,7 @@ func (s Signal) String() string {
 
 // root returns the schema of the signal's export request.
 func (s Signal) root() (*message, error) {
+	prepareSchema()
 	switch s {
 	case Traces:
 		return &messages[mTracesData], nil

@@ -1,6 +1,10 @@
 package otlpjson
 
-import "google.golang.org/protobuf/encoding/protowire"
+import (
+	"sync"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
 
 // This file is the one description of OTLP that both directions walk. It
 // covers every message reachable from TracesData, MetricsData and LogsData in
@@ -435,7 +439,10 @@ var messages = [numMessages]message{
 // fits in a fixed array and a bit set.
 const maxFields = 16
 
-func init() {
+// prepareSchema derives the tables the codec reads from messages. It runs
+// on first use rather than at init: most extension starts never see
+// OTLP/JSON, and a start is a cold start the function waits for.
+var prepareSchema = sync.OnceFunc(func() {
 	for i := range messages {
 		m := &messages[i]
 		if len(m.fields) > maxFields {
@@ -463,7 +470,7 @@ func init() {
 			}
 		}
 	}
-}
+})
 
 // lowerCamel is protoc's JSON name for a field: underscores dropped and the
 // letter after each one upper-cased.

@@ -73,6 +73,7 @@ var kinds = map[protoreflect.Kind]kind{
 // descriptors of the generated types, field by field: a field missing,
 // misnumbered or mistyped in schema.go fails here, not in production.
 func TestSchemaMatchesDescriptors(t *testing.T) {
+	prepareSchema()
 	byDesc := map[protoreflect.FullName]msgID{}
 	for id, m := range generated {
 		if m == nil {
