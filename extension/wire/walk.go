@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"unicode/utf8"
@@ -101,6 +102,22 @@ func walk(m *message, b []byte, base, depth int, c *Counts) *Error {
 		if f == nil {
 			continue // unknown field: forward compatibility
 		}
+		if typ == protowire.BytesType {
+			// Strings and nested messages are most of OTLP: checked
+			// here without checkField's call and type switch.
+			switch f.kind {
+			case kindMessage:
+				if e := walk(f.msg, val, valOff, depth, c); e != nil {
+					return e.at(segment(f, num, b[:start]))
+				}
+				continue
+			case kindString:
+				if !validUTF8(val) {
+					return newError(valOff, "invalid UTF-8").at(segment(f, num, b[:start]))
+				}
+				continue
+			}
+		}
 		if e := checkField(f, typ, val, valOff, depth, c); e != nil {
 			return e.at(segment(f, num, b[:start]))
 		}
@@ -188,4 +205,23 @@ func segment(f *field, num protowire.Number, before []byte) string {
 		before = before[l:]
 	}
 	return f.name + "[" + strconv.Itoa(idx) + "]"
+}
+
+// validUTF8 is utf8.Valid with the ASCII case, nearly every OTLP string,
+// decided inline eight bytes at a time: most strings are short keys and
+// values, for which the call and setup of utf8.Valid cost more than the
+// check.
+func validUTF8(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return utf8.Valid(b)
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return utf8.Valid(b)
+		}
+	}
+	return true
 }
