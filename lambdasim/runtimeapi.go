@@ -49,7 +49,19 @@ func (s *Sim) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {
 		// Lambda starts the runtime only once the extensions it launched
 		// have registered; an attached runtime may ask sooner, so its
 		// first next waits for them rather than closing their registration.
+		s.mu.Lock()
+		early := s.state == stateDown
+		if early {
+			s.earlyNexts++
+			s.broadcastLocked()
+		}
+		s.mu.Unlock()
 		_ = s.waitFor(r.Context(), s.launchedRegisteredLocked)
+		if early {
+			s.mu.Lock()
+			s.earlyNexts--
+			s.mu.Unlock()
+		}
 	}
 	s.mu.Lock()
 	if s.state == stateShutdown {
@@ -134,6 +146,13 @@ func (s *Sim) handleRuntimeNext(w http.ResponseWriter, r *http.Request) {
 // runtime would start: every external extension lambdasim launched has
 // registered, or init has failed or is over.
 func (s *Sim) launchedRegisteredLocked() bool {
+	if s.state == stateDown {
+		// Not even started: an attached runtime that asks before Start
+		// (or before the init after a reset) waits for the init, as a
+		// process Lambda starts during init cannot ask sooner. Answering
+		// now would hand it the previous generation, reset under it.
+		return false
+	}
 	if s.state != stateInit || s.rt.firstNext || s.initErr != nil {
 		return true
 	}

@@ -176,6 +176,34 @@ func TestRuntimeNextLongPollsUntilInvoked(t *testing.T) {
 	}
 }
 
+// TestRuntimeNextBeforeStartWaitsForInit: an attached runtime may ask for
+// work before the environment's init has begun (a test starting its runtime
+// loop and Start side by side). Its next waits for that init and then gets
+// the first invocation, instead of being answered by the environment that
+// init replaces — which left init waiting for a next that never came.
+func TestRuntimeNextBeforeStartWaitsForInit(t *testing.T) {
+	t.Parallel()
+	h := newAPIHarness(t, Config{NoFreeze: true})
+	rc := h.rc()
+	next := h.runtimeNext(rc)
+	if err := h.s.waitFor(h.ctx, func() bool { return h.s.earlyNexts == 1 }); err != nil {
+		t.Fatalf("the next never waited for init: %v", err)
+	}
+	if err := apiRecv(h, h.start(), "Start"); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	p := h.invoke(Request{Payload: []byte(`"first"`)})
+	inv := h.recvInvocation(next)
+	if inv.RequestID != p.RequestID() {
+		t.Fatalf("next returned %+v, want request %s", inv, p.RequestID())
+	}
+	if err := rc.Respond(h.ctx, inv.RequestID, bytes.NewReader(inv.Payload)); err != nil {
+		t.Fatal(err)
+	}
+	h.runtimeNext(rc)
+	h.wait(p)
+}
+
 func TestRuntimeResponseAccepted(t *testing.T) {
 	t.Parallel()
 	h := newAPIHarness(t, Config{NoFreeze: true})

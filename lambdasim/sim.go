@@ -55,10 +55,13 @@ type Sim struct {
 	state   envState
 	phase   string // phase of the latest init
 	gen     int    // environment generation, one per init
-	initErr *initFailure
-	broken  string // why the next invoke must reset first ("" = healthy)
-	frozen  bool
-	tearing bool // teardown in progress: exits are expected
+	// earlyNexts counts runtime nexts waiting for an init to start (an
+	// attached runtime that asked before Start); tests wait on it.
+	earlyNexts int
+	initErr    *initFailure
+	broken     string // why the next invoke must reset first ("" = healthy)
+	frozen     bool
+	tearing    bool // teardown in progress: exits are expected
 
 	regOpen bool
 	rt      runtimeState
