@@ -1,0 +1,5 @@
+//go:build race
+
+package gzjoin
+
+const raceEnabled = true
