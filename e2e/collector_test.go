@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/config"
 	"github.com/lambdaotel/lambdaotel/extension/export"
+	"github.com/lambdaotel/lambdaotel/extension/queue"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 )
 
 // exportProtocols are the OTEL_EXPORTER_OTLP_PROTOCOL values the collector
@@ -507,6 +510,30 @@ func newCollectorExporter(t *testing.T, b *collectorBackend, protocol, compressi
 	return exp
 }
 
+// queuedBatch queues plain, then gzipped as a receiver keeps a gzip
+// request, in a queue of the extension, and takes them as one batch.
+func queuedBatch(t *testing.T, sig queue.Signal, plain, gzipped []byte) *queue.Batch {
+	t.Helper()
+	q := queue.New(queue.Budget{MaxBytes: 16 << 20, MaxEntries: 10})
+	if err := q.Offer(sig, plain, 1); err != nil {
+		t.Fatal(err)
+	}
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(gzipped)
+	zw.Close()
+	raw, segs, err := gzjoin.Gunzip(nil, zb.Bytes(), len(gzipped), nil)
+	if err != nil || !bytes.Equal(raw, gzipped) {
+		t.Fatalf("gunzip: %v", err)
+	}
+	if err := q.OfferGzip(sig, zb.Bytes(), segs, len(gzipped), 1); err != nil {
+		t.Fatal(err)
+	}
+	b := q.Take(sig, 0, 0)
+	t.Cleanup(b.Done)
+	return b
+}
+
 // TestExporterToCollectorReceiver: extension/export sends traces, metrics
 // and logs to the OpenTelemetry Collector's otlpreceiver, for every
 // protocol and with and without gzip; every span, data point and log record
@@ -530,16 +557,21 @@ func TestExporterToCollectorReceiver(t *testing.T) {
 				t1, t2, t3 := richTraces("one"), richTraces("two"), richTraces("three")
 				m1, m2, m3 := richMetrics("one"), richMetrics("two"), richMetrics("three")
 				l1, l2, l3 := richLogs("one"), richLogs("two"), richLogs("three")
+				// The batches come out of the extension's queue: the first
+				// request held as protobuf, the second as the gzip body it
+				// arrived in, which a gzip export splices into its own
+				// stream — the collector's gunzip must read that one member
+				// whole.
 				sends := []struct {
 					signal string
-					body   []byte
+					body   export.Body
 				}{
-					{"traces", mustMarshal(t, t1)},
-					{"metrics", mustMarshal(t, m1)},
-					{"logs", mustMarshal(t, l1)},
-					{"traces", append(mustMarshal(t, t2), mustMarshal(t, t3)...)},
-					{"metrics", append(mustMarshal(t, m2), mustMarshal(t, m3)...)},
-					{"logs", append(mustMarshal(t, l2), mustMarshal(t, l3)...)},
+					{"traces", export.Proto(mustMarshal(t, t1))},
+					{"metrics", export.Proto(mustMarshal(t, m1))},
+					{"logs", export.Proto(mustMarshal(t, l1))},
+					{"traces", queuedBatch(t, queue.Traces, mustMarshal(t, t2), mustMarshal(t, t3))},
+					{"metrics", queuedBatch(t, queue.Metrics, mustMarshal(t, m2), mustMarshal(t, m3))},
+					{"logs", queuedBatch(t, queue.Logs, mustMarshal(t, l2), mustMarshal(t, l3))},
 				}
 				for _, s := range sends {
 					res := exp.Export(ctx, s.signal, s.body)
@@ -605,7 +637,7 @@ func TestExporterCollectorRefusals(t *testing.T) {
 				b := startCollector(t, collectorConsumers{traces: consumertest.NewErr(c.err)})
 				exp := newCollectorExporter(t, b, protocol, "gzip", export.Options{MaxAttempts: 3})
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				res := exp.Export(ctx, "traces", mustMarshal(t, richTraces(c.name)))
+				res := exp.Export(ctx, "traces", export.Proto(mustMarshal(t, richTraces(c.name))))
 				cancel()
 				if res.OK || res.Attempts != c.wantAttempts || res.Err == nil {
 					t.Errorf("%s refusal: %+v, want a failure after %d attempts", c.name, res, c.wantAttempts)

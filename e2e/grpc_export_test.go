@@ -174,7 +174,7 @@ func TestExporterToGRPCGo(t *testing.T) {
 			exp := newGRPCGoExporter(t, "http://"+addr, comp, false)
 			sent := map[string]proto.Message{"traces": traceRequest("to-grpc-go"), "metrics": metricsRequest(), "logs": logsRequest()}
 			for _, sig := range []string{"traces", "metrics", "logs"} {
-				res := exp.Export(ctxT(t), sig, marshalPB(t, sent[sig]))
+				res := exp.Export(ctxT(t), sig, export.Proto(marshalPB(t, sent[sig])))
 				if !res.OK || res.Attempts != 1 || res.Err != nil {
 					t.Fatalf("%s: %+v", sig, res)
 				}
@@ -253,7 +253,7 @@ func TestExporterGRPCGoStatuses(t *testing.T) {
 			exp := newGRPCGoExporter(t, "http://"+addr, "gzip", false)
 			sent := traceRequest(tc.name)
 			start := time.Now()
-			res := exp.Export(ctxT(t), "traces", marshalPB(t, sent))
+			res := exp.Export(ctxT(t), "traces", export.Proto(marshalPB(t, sent)))
 			took := time.Since(start)
 			if res.OK != tc.ok || res.Attempts != tc.attempts || res.Permanent != tc.permanent || took < tc.minTook {
 				t.Fatalf("result = %+v after %s", res, took)
@@ -283,7 +283,7 @@ func TestExporterGRPCGoStatuses(t *testing.T) {
 		addr := startGRPCGoCollector(t, col, nil)
 		for _, comp := range []string{"gzip", "none"} {
 			exp := newGRPCGoExporter(t, "http://"+addr, comp, false)
-			res := exp.Export(ctxT(t), "traces", marshalPB(t, traceRequest("partial")))
+			res := exp.Export(ctxT(t), "traces", export.Proto(marshalPB(t, traceRequest("partial"))))
 			if !res.OK || res.Rejected != 2 || res.RejectedMessage != "too old" {
 				t.Fatalf("%s: result = %+v", comp, res)
 			}
@@ -299,7 +299,7 @@ func TestExporterToGRPCGoTLS(t *testing.T) {
 	addr := startGRPCGoCollector(t, col, credentials.NewServerTLSFromCert(selfSignedCert(t)))
 
 	exp := newGRPCGoExporter(t, "https://"+addr, "gzip", false)
-	res := exp.Export(ctxT(t), "logs", marshalPB(t, logsRequest()))
+	res := exp.Export(ctxT(t), "logs", export.Proto(marshalPB(t, logsRequest())))
 	if res.OK || res.Err == nil || !strings.Contains(res.Err.Error(), "certificate") || res.Attempts != 1 {
 		t.Fatalf("self-signed certificate accepted: %+v", res)
 	}
@@ -307,7 +307,7 @@ func TestExporterToGRPCGoTLS(t *testing.T) {
 	exp = newGRPCGoExporter(t, "https://"+addr, "gzip", true)
 	for _, sig := range []string{"traces", "metrics", "logs"} {
 		sent := map[string]proto.Message{"traces": traceRequest("tls"), "metrics": metricsRequest(), "logs": logsRequest()}[sig]
-		if res := exp.Export(ctxT(t), sig, marshalPB(t, sent)); !res.OK {
+		if res := exp.Export(ctxT(t), sig, export.Proto(marshalPB(t, sent))); !res.OK {
 			t.Fatalf("%s over TLS: %+v", sig, res)
 		}
 		calls, _ := col.snapshot()

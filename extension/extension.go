@@ -32,6 +32,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/resource"
 	"github.com/lambdaotel/lambdaotel/extension/selfmetrics"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 	"github.com/lambdaotel/lambdaotel/internal/otlpbuild"
 	"github.com/lambdaotel/lambdaotel/lambdaapi"
 )
@@ -312,7 +313,17 @@ func fallbackCost(memoryMB string) time.Duration {
 type sink struct{ q *queue.Queue }
 
 func (s sink) Offer(sig wire.Signal, body []byte, items int) error {
-	err := s.q.Offer(sig, body, items)
+	return queueError(s.q.Offer(sig, body, items))
+}
+
+// OfferGzip keeps a request in the gzip form it arrived in: a gzip export
+// splices it rather than compressing it again (receiver.GzipSink).
+func (s sink) OfferGzip(sig wire.Signal, gz []byte, segs []gzjoin.Segment, encoded, items int) error {
+	return queueError(s.q.OfferGzip(sig, gz, segs, encoded, items))
+}
+
+// queueError translates the queue's refusals into the receiver's.
+func queueError(err error) error {
 	switch {
 	case errors.Is(err, queue.ErrFull):
 		return fmt.Errorf("%w: %w", receiver.ErrFull, err)
@@ -346,8 +357,8 @@ func (c completer) Announce() { c.t.Announce() }
 // INVALID_ARGUMENT and the like) is permanent.
 type sender struct{ exp *export.Exporter }
 
-func (s sender) Send(ctx context.Context, signal string, body []byte) error {
-	res := s.exp.Export(ctx, signal, body)
+func (s sender) Send(ctx context.Context, signal string, b *queue.Batch) error {
+	res := s.exp.Export(ctx, signal, b)
 	switch {
 	case res.OK, res.Fallback:
 		return nil

@@ -46,7 +46,7 @@ func BenchmarkExport64KiB(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				if res := e.Export(cctx, "traces", body); !res.OK {
+				if res := e.Export(cctx, "traces", Proto(body)); !res.OK {
 					b.Fatal(res.Err)
 				}
 				cancel()

@@ -19,7 +19,7 @@ func TestBreakerOpensSkipsAndProbes(t *testing.T) {
 		}
 	})
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{ProbeEvery: 4}, true)
-	export := func() Result { return h.exp.Export(budget(t, time.Second), "traces", nil) }
+	export := func() Result { return h.exp.Export(budget(t, time.Second), "traces", Proto(nil)) }
 
 	for i := 1; i <= 3; i++ {
 		if res := export(); res.OK || res.Skipped {
@@ -32,7 +32,7 @@ func TestBreakerOpensSkipsAndProbes(t *testing.T) {
 	// Signals sharing the backend share its breaker; skipped calls never
 	// touch the network.
 	for i := 1; i <= 3; i++ {
-		res := h.exp.Export(budget(t, time.Second), []string{"traces", "metrics", "logs"}[i-1], nil)
+		res := h.exp.Export(budget(t, time.Second), []string{"traces", "metrics", "logs"}[i-1], Proto(nil))
 		if !res.Skipped || !errors.Is(res.Err, ErrBreakerOpen) || res.Attempts != 0 {
 			t.Fatalf("skip %d = %+v", i, res)
 		}
@@ -77,7 +77,7 @@ func TestBreakerIgnoresFinal4xx(t *testing.T) {
 	srv := newBackend(t, func(_ int64, w http.ResponseWriter) { w.WriteHeader(http.StatusBadRequest) })
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{}, true)
 	for range 5 {
-		h.exp.Export(budget(t, time.Second), "traces", nil)
+		h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 	}
 	// A backend that answers 400 is up: skipping it would lose good data.
 	if h.exp.BreakerOpen("traces") || srv.hits.Load() != 5 {
@@ -91,16 +91,16 @@ func TestBreakerPerBackend(t *testing.T) {
 	h := newExporter(t, config.Exporter{TracesEndpoint: bad.URL + "/t", LogsEndpoint: good.URL + "/l"},
 		Options{MaxAttempts: 1}, true)
 	for range 3 {
-		h.exp.Export(budget(t, time.Second), "traces", nil)
+		h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 	}
 	if !h.exp.BreakerOpen("traces") || h.exp.BreakerOpen("logs") {
 		t.Fatal("breakers not per backend")
 	}
-	if res := h.exp.Export(budget(t, time.Second), "logs", nil); !res.OK {
+	if res := h.exp.Export(budget(t, time.Second), "logs", Proto(nil)); !res.OK {
 		t.Fatalf("logs = %+v", res)
 	}
 	// metrics has no endpoint at all: stdout, never a breaker.
-	if res := h.exp.Export(budget(t, time.Second), "metrics", traces(1, 1, 1)); !res.Fallback || res.Err != nil {
+	if res := h.exp.Export(budget(t, time.Second), "metrics", Proto(traces(1, 1, 1))); !res.Fallback || res.Err != nil {
 		t.Fatalf("metrics = %+v", res)
 	}
 }

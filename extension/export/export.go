@@ -154,6 +154,7 @@ import (
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/extension/config"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 )
 
 // Retry timing. Full jitter: the n-th backoff is uniform in
@@ -501,10 +502,32 @@ func (e *Exporter) BreakerOpen(signal string) bool {
 	return i >= 0 && e.targets[i].breaker != nil && e.targets[i].breaker.isOpen()
 }
 
-// Export sends body, an encoded Export<Signal>ServiceRequest (or several
-// concatenated), for signal ("traces", "metrics" or "logs"), within ctx's
-// deadline. See the package documentation for the policies.
-func (e *Exporter) Export(ctx context.Context, signal string, body []byte) Result {
+// Body is what Export sends: an encoded Export<Signal>ServiceRequest (or
+// several concatenated), which may be held partly gzip-compressed. A
+// *queue.Batch is one; Proto is one held as plain bytes.
+type Body interface {
+	// Bytes returns the protobuf encoding.
+	Bytes() ([]byte, error)
+	// Join writes the protobuf encoding into j, which gzips it, splicing
+	// in what is already compressed rather than compressing it again.
+	Join(j *gzjoin.Joiner) error
+}
+
+// Proto is a Body held as its protobuf encoding.
+type Proto []byte
+
+// Bytes returns p.
+func (p Proto) Bytes() ([]byte, error) { return p, nil }
+
+// Join compresses p into j.
+func (p Proto) Join(j *gzjoin.Joiner) error {
+	_, err := j.Write(p)
+	return err
+}
+
+// Export sends body for signal ("traces", "metrics" or "logs"), within
+// ctx's deadline. See the package documentation for the policies.
+func (e *Exporter) Export(ctx context.Context, signal string, body Body) Result {
 	start := e.opts.Now()
 	i := signalIndex(signal)
 	if i < 0 {
@@ -512,7 +535,10 @@ func (e *Exporter) Export(ctx context.Context, signal string, body []byte) Resul
 	}
 	t := &e.targets[i]
 	if t.url == "" {
-		err := e.WriteFallback(signal, body)
+		b, err := body.Bytes()
+		if err == nil {
+			err = e.WriteFallback(signal, b)
+		}
 		return Result{Fallback: true, Err: err, Duration: e.opts.Now().Sub(start)}
 	}
 	probe, ok := t.breaker.allow()
@@ -561,7 +587,7 @@ func (e *Exporter) Export(ctx context.Context, signal string, body []byte) Resul
 
 // send runs the attempts of one export and classifies the outcome for the
 // breaker.
-func (e *Exporter) send(ctx context.Context, t *target, signal string, body []byte, maxAttempts int) (Result, outcome) {
+func (e *Exporter) send(ctx context.Context, t *target, signal string, body Body, maxAttempts int) (Result, outcome) {
 	var res Result
 	deadline, ok := ctx.Deadline()
 	if !ok {
@@ -837,7 +863,26 @@ var (
 		return zw
 	}}
 	bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	joinerPool = sync.Pool{New: func() any {
+		j, _ := gzjoin.NewJoiner(io.Discard, gzipLevel) // a valid level: no error
+		return j
+	}}
 )
+
+// joinTo appends body, gzipped, to buf: one gzip stream in which requests
+// that arrived compressed are spliced as they came, and only the rest is
+// compressed here.
+func joinTo(buf *bytes.Buffer, body Body) error {
+	j := joinerPool.Get().(*gzjoin.Joiner)
+	defer joinerPool.Put(j)
+	j.Reset(buf)
+	err := body.Join(j)
+	if cerr := j.Close(); err == nil {
+		err = cerr
+	}
+	j.Reset(io.Discard) // do not keep buf reachable from the pool
+	return err
+}
 
 // compress gzips body into a pooled buffer.
 func compress(body []byte) *bytes.Buffer {

@@ -25,7 +25,7 @@ func TestExportGzipAndHeaders(t *testing.T) {
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Compression: "gzip",
 		Headers: map[string]string{"x-api-key": "s3cret-value", "content-type": "text/plain"}}, Options{}, false)
 	body := traces(3, 5, 40)
-	res := h.exp.Export(budget(t, 2*time.Second), "traces", body)
+	res := h.exp.Export(budget(t, 2*time.Second), "traces", Proto(body))
 	if !res.OK || res.Err != nil || res.Attempts != 1 || res.Status != 200 {
 		t.Fatalf("result = %+v", res)
 	}
@@ -57,7 +57,7 @@ func TestExportUncompressed(t *testing.T) {
 	srv := newBackend(t, nil)
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Compression: "none"}, Options{}, false)
 	body := traces(1, 1, 10)
-	if res := h.exp.Export(budget(t, time.Second), "traces", body); !res.OK || res.BytesSent != int64(len(body)) {
+	if res := h.exp.Export(budget(t, time.Second), "traces", Proto(body)); !res.OK || res.BytesSent != int64(len(body)) {
 		t.Fatalf("result = %+v", res)
 	}
 	req, got := srv.lastRequest()
@@ -74,14 +74,14 @@ func TestEndpoints(t *testing.T) {
 		if want != strings.TrimPrefix(cfg.SignalEndpoint(sig), srv.URL) {
 			t.Fatalf("config.SignalEndpoint(%s) = %s", sig, cfg.SignalEndpoint(sig))
 		}
-		if res := h.exp.Export(budget(t, time.Second), sig, nil); !res.OK {
+		if res := h.exp.Export(budget(t, time.Second), sig, Proto(nil)); !res.OK {
 			t.Fatalf("%s: %+v", sig, res)
 		}
 		if req, _ := srv.lastRequest(); req.URL.Path != want {
 			t.Errorf("%s went to %s, want %s", sig, req.URL.Path, want)
 		}
 	}
-	if res := h.exp.Export(budget(t, time.Second), "profiles", nil); res.Err == nil {
+	if res := h.exp.Export(budget(t, time.Second), "profiles", Proto(nil)); res.Err == nil {
 		t.Error("unknown signal accepted")
 	}
 }
@@ -95,7 +95,7 @@ func TestRetryableStatusesThenSuccess(t *testing.T) {
 				}
 			})
 			h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{}, true)
-			res := h.exp.Export(budget(t, 5*time.Second), "logs", []byte{})
+			res := h.exp.Export(budget(t, 5*time.Second), "logs", Proto([]byte{}))
 			if !res.OK || res.Attempts != 3 || srv.hits.Load() != 3 {
 				t.Fatalf("result = %+v, hits %d", res, srv.hits.Load())
 			}
@@ -123,7 +123,7 @@ func TestNoRetryOnFinalStatus(t *testing.T) {
 				http.Error(w, "nope: bad\nthing", code)
 			})
 			h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{}, true)
-			res := h.exp.Export(budget(t, 5*time.Second), "metrics", nil)
+			res := h.exp.Export(budget(t, 5*time.Second), "metrics", Proto(nil))
 			var se *StatusError
 			if res.OK || !errors.As(res.Err, &se) || se.Status != code || res.Status != code {
 				t.Fatalf("result = %+v", res)
@@ -150,7 +150,7 @@ func TestStatusErrorFromRPCStatus(t *testing.T) {
 		w.Write(st)
 	})
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{}, true)
-	res := h.exp.Export(budget(t, time.Second), "traces", nil)
+	res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 	if res.Err == nil || res.Err.Error() != "export: HTTP 400: invalid span" {
 		t.Fatalf("err = %v", res.Err)
 	}
@@ -177,7 +177,7 @@ func TestRetryAfter(t *testing.T) {
 				}
 			})
 			h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{Now: func() time.Time { return now }}, true)
-			res := h.exp.Export(budget(t, tc.budget), "traces", nil)
+			res := h.exp.Export(budget(t, tc.budget), "traces", Proto(nil))
 			waits := h.sleeps.got()
 			if tc.wantWait == 0 {
 				if res.OK || srv.hits.Load() != 1 || len(waits) != 0 || !strings.Contains(res.Err.Error(), "Retry-After") {
@@ -214,7 +214,7 @@ func TestTarpitCostsTheBudgetOnce(t *testing.T) {
 	url := tarpit(t)
 	h := newExporter(t, config.Exporter{Endpoint: url, Timeout: 5 * time.Second}, Options{}, false)
 	start := time.Now()
-	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", traces(1, 1, 1))
+	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", Proto(traces(1, 1, 1)))
 	took := time.Since(start)
 	if res.OK || res.Err == nil || res.Attempts != 1 {
 		t.Fatalf("result = %+v", res)
@@ -228,7 +228,7 @@ func TestTarpitCostsTheBudgetOnce(t *testing.T) {
 		t.Fatal("breaker still closed after a timeout")
 	}
 	start = time.Now()
-	res = h.exp.Export(budget(t, 300*time.Millisecond), "metrics", nil)
+	res = h.exp.Export(budget(t, 300*time.Millisecond), "metrics", Proto(nil))
 	if !res.Skipped || !errors.Is(res.Err, ErrBreakerOpen) || time.Since(start) > 50*time.Millisecond {
 		t.Fatalf("second export = %+v after %s", res, time.Since(start))
 	}
@@ -240,7 +240,7 @@ func TestTarpitCostsTheBudgetOnce(t *testing.T) {
 func TestSlowFirstAttemptOpensTheBreakerDespiteAShortRetry(t *testing.T) {
 	url := tarpit(t)
 	h := newExporter(t, config.Exporter{Endpoint: url, Timeout: 200 * time.Millisecond}, Options{}, false)
-	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", traces(1, 1, 1))
+	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", Proto(traces(1, 1, 1)))
 	if res.OK || res.Attempts < 2 {
 		t.Fatalf("result = %+v: want a timed-out attempt and a retry", res)
 	}
@@ -253,7 +253,7 @@ func TestShortTimeoutIsOnlyAFailure(t *testing.T) {
 	url := tarpit(t)
 	h := newExporter(t, config.Exporter{Endpoint: url}, Options{}, false)
 	// What is left of a budget spent elsewhere proves little.
-	if res := h.exp.Export(budget(t, 50*time.Millisecond), "traces", nil); res.OK {
+	if res := h.exp.Export(budget(t, 50*time.Millisecond), "traces", Proto(nil)); res.OK {
 		t.Fatalf("result = %+v", res)
 	}
 	if h.exp.BreakerOpen("traces") {
@@ -264,7 +264,7 @@ func TestShortTimeoutIsOnlyAFailure(t *testing.T) {
 func TestConnectionResetsAreRetried(t *testing.T) {
 	url, accepts := resetter(t)
 	h := newExporter(t, config.Exporter{Endpoint: url}, Options{MaxAttempts: 3}, true)
-	res := h.exp.Export(budget(t, 2*time.Second), "traces", traces(1, 1, 1))
+	res := h.exp.Export(budget(t, 2*time.Second), "traces", Proto(traces(1, 1, 1)))
 	if res.OK || res.Attempts != 3 || res.Err == nil {
 		t.Fatalf("result = %+v", res)
 	}
@@ -301,7 +301,7 @@ func TestAttemptsNeverStartPastTheDeadline(t *testing.T) {
 	h.exp.client.Transport = rec
 	ctx := budget(t, 150*time.Millisecond)
 	deadline, _ := ctx.Deadline()
-	res := h.exp.Export(ctx, "traces", nil)
+	res := h.exp.Export(ctx, "traces", Proto(nil))
 	returned := time.Now()
 	if res.OK || res.Attempts < 2 {
 		t.Fatalf("result = %+v", res)
@@ -323,7 +323,7 @@ func TestAttemptsNeverStartPastTheDeadline(t *testing.T) {
 	rec.mu.Unlock()
 	// With the budget gone no attempt starts at all.
 	<-ctx.Done()
-	res = h.exp.Export(ctx, "traces", nil)
+	res = h.exp.Export(ctx, "traces", Proto(nil))
 	if !errors.Is(res.Err, ErrNoBudget) || res.Attempts != 0 || len(rec.starts) != int(srv.hits.Load()) {
 		t.Errorf("export past the deadline = %+v", res)
 	}
@@ -359,7 +359,7 @@ func TestPartialSuccess(t *testing.T) {
 				w.Write(tc.body)
 			})
 			h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{}, true)
-			res := h.exp.Export(budget(t, time.Second), "traces", nil)
+			res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 			if !res.OK || res.Rejected != tc.rejected || res.RejectedMessage != tc.msg {
 				t.Fatalf("result = %+v", res)
 			}
@@ -384,7 +384,7 @@ func TestTLS(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL}, Options{}, true)
-	res := h.exp.Export(budget(t, 2*time.Second), "traces", nil)
+	res := h.exp.Export(budget(t, 2*time.Second), "traces", Proto(nil))
 	if res.OK || res.Err == nil || !strings.Contains(res.Err.Error(), "certificate") {
 		t.Fatalf("unverifiable certificate accepted: %+v", res)
 	}
@@ -393,7 +393,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	h = newExporter(t, config.Exporter{Endpoint: srv.URL, InsecureSkipVerify: true}, Options{}, true)
-	if res = h.exp.Export(budget(t, 2*time.Second), "traces", traces(1, 1, 1)); !res.OK {
+	if res = h.exp.Export(budget(t, 2*time.Second), "traces", Proto(traces(1, 1, 1))); !res.OK {
 		t.Fatalf("with InsecureSkipVerify: %+v", res)
 	}
 	// HTTP/2 is negotiated for https: check via a second request's
@@ -416,7 +416,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 	})
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Headers: map[string]string{"authorization": "Bearer tok"}}, Options{}, true)
-	res := h.exp.Export(budget(t, time.Second), "traces", nil)
+	res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 	if res.OK || res.Status != http.StatusTemporaryRedirect || other.hits.Load() != 0 {
 		t.Fatalf("result = %+v, redirect target hits %d", res, other.hits.Load())
 	}
@@ -430,14 +430,14 @@ func TestSecretsNeverLogged(t *testing.T) {
 		Options{MaxAttempts: 2}, true)
 	var errs []string
 	for range 5 {
-		res := h.exp.Export(budget(t, time.Second), "traces", nil)
+		res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 		if res.Err != nil {
 			errs = append(errs, res.Err.Error())
 		}
 	}
 	dead := tarpit(t) + "/?key=" + secret
 	h2 := newExporter(t, config.Exporter{TracesEndpoint: dead, Headers: map[string]string{"x-token": secret}}, Options{Logger: h.exp.log}, false)
-	if res := h2.exp.Export(budget(t, 100*time.Millisecond), "traces", nil); res.Err != nil {
+	if res := h2.exp.Export(budget(t, 100*time.Millisecond), "traces", Proto(nil)); res.Err != nil {
 		errs = append(errs, res.Err.Error())
 	}
 	logs := h.logs.String()
@@ -490,7 +490,7 @@ func TestConcurrentExports(t *testing.T) {
 			for i := range each {
 				body := traces(1+(w+i)%3, 1+i%5, 10+w)
 				sig := signals[(w+i)%3]
-				if res := h.exp.Export(budget(t, 5*time.Second), sig, body); !res.OK {
+				if res := h.exp.Export(budget(t, 5*time.Second), sig, Proto(body)); !res.OK {
 					t.Errorf("%s: %+v", sig, res)
 				}
 			}
@@ -527,7 +527,7 @@ func TestExportHTTPJSON(t *testing.T) {
 		})
 		h := newExporter(t, config.Exporter{Endpoint: srv.URL, Protocol: "http/json", Compression: compression}, Options{}, false)
 		for sig, body := range bodies {
-			res := h.exp.Export(budget(t, 2*time.Second), sig, body)
+			res := h.exp.Export(budget(t, 2*time.Second), sig, Proto(body))
 			if !res.OK {
 				t.Fatalf("%s %s: %+v", compression, sig, res)
 			}
@@ -562,7 +562,7 @@ func TestExportHTTPJSON(t *testing.T) {
 func TestExportHTTPJSONUntranscodable(t *testing.T) {
 	srv := newBackend(t, nil)
 	h := newExporter(t, config.Exporter{Endpoint: srv.URL, Protocol: "http/json"}, Options{}, false)
-	res := h.exp.Export(budget(t, time.Second), "traces", []byte{0x0a, 0xff})
+	res := h.exp.Export(budget(t, time.Second), "traces", Proto([]byte{0x0a, 0xff}))
 	if res.OK || !res.Permanent || res.Attempts != 0 || srv.hits.Load() != 0 {
 		t.Fatalf("result %+v, %d requests", res, srv.hits.Load())
 	}

@@ -142,7 +142,7 @@ func TestNoEndpointFallback(t *testing.T) {
 	}
 	body := traces(1, 2, 5)
 	for range 3 {
-		if res := h.exp.Export(budget(t, time.Second), "metrics", body); !res.Fallback || res.Err != nil || res.OK || res.Attempts != 0 {
+		if res := h.exp.Export(budget(t, time.Second), "metrics", Proto(body)); !res.Fallback || res.Err != nil || res.OK || res.Attempts != 0 {
 			t.Fatalf("result = %+v", res)
 		}
 	}
@@ -161,7 +161,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("broken p
 
 func TestFallbackWriteError(t *testing.T) {
 	h := newExporter(t, config.Exporter{}, Options{Stdout: failingWriter{}}, false)
-	res := h.exp.Export(budget(t, time.Second), "traces", traces(1, 1, 1))
+	res := h.exp.Export(budget(t, time.Second), "traces", Proto(traces(1, 1, 1)))
 	if !res.Fallback || res.Err == nil || !strings.Contains(res.Err.Error(), "broken pipe") {
 		t.Fatalf("result = %+v", res)
 	}

@@ -105,15 +105,23 @@ func (grpcProtocol) configure(tr *http.Transport) {
 
 // encode frames body as one message: the 5-byte prefix (compressed flag
 // and length), then body, gzipped when compression is on.
-func (grpcProtocol) encode(_ string, body []byte, gz bool) ([]byte, *bytes.Buffer, error) {
+func (grpcProtocol) encode(_ string, body Body, gz bool) ([]byte, *bytes.Buffer, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	var prefix [grpcwire.PrefixLen]byte
 	buf.Write(prefix[:])
+	var err error
 	if gz {
-		gzipTo(buf, body)
+		err = joinTo(buf, body)
 	} else {
-		buf.Write(body)
+		var raw []byte
+		if raw, err = body.Bytes(); err == nil {
+			buf.Write(raw)
+		}
+	}
+	if err != nil {
+		putBuffer(buf)
+		return nil, nil, err
 	}
 	b := buf.Bytes()
 	grpcwire.PutPrefix(b, gz, len(b)-grpcwire.PrefixLen)

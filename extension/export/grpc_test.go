@@ -57,7 +57,7 @@ func TestGRPCExportAllSignals(t *testing.T) {
 			h := newExporter(t, cfg, Options{}, false)
 			for i, sig := range signals {
 				body := bodies[sig]
-				res := h.exp.Export(budget(t, 2*time.Second), sig, body)
+				res := h.exp.Export(budget(t, 2*time.Second), sig, Proto(body))
 				if !res.OK || res.Err != nil || res.Attempts != 1 || res.Status != 200 || res.Permanent {
 					t.Fatalf("%s: result = %+v", sig, res)
 				}
@@ -107,7 +107,7 @@ func TestGRPCExportAllSignals(t *testing.T) {
 func TestGRPCTLS(t *testing.T) {
 	srv := newGRPCBackend(t, true, nil)
 	h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
-	res := h.exp.Export(budget(t, 2*time.Second), "traces", traces(1, 1, 1))
+	res := h.exp.Export(budget(t, 2*time.Second), "traces", Proto(traces(1, 1, 1)))
 	if res.OK || res.Err == nil || !strings.Contains(res.Err.Error(), "certificate") || res.Attempts != 1 {
 		t.Fatalf("self-signed certificate accepted or retried: %+v", res)
 	}
@@ -119,7 +119,7 @@ func TestGRPCTLS(t *testing.T) {
 	cfg.InsecureSkipVerify = true
 	h = newExporter(t, cfg, Options{}, true)
 	body := traces(2, 2, 8)
-	if res = h.exp.Export(budget(t, 2*time.Second), "traces", body); !res.OK {
+	if res = h.exp.Export(budget(t, 2*time.Second), "traces", Proto(body)); !res.OK {
 		t.Fatalf("with insecure_skip_verify: %+v", res)
 	}
 	if c := srv.lastCall(); c.proto != "HTTP/2.0" || !bytes.Equal(c.body, body) || c.path != grpcwire.PathTraces {
@@ -138,7 +138,7 @@ func TestGRPCRetryableCodes(t *testing.T) {
 				return grpcAnswer{}
 			})
 			h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
-			res := h.exp.Export(budget(t, 5*time.Second), "logs", logsBody())
+			res := h.exp.Export(budget(t, 5*time.Second), "logs", Proto(logsBody()))
 			if !res.OK || res.Attempts != 3 || srv.hits.Load() != 3 {
 				t.Fatalf("result = %+v, hits %d", res, srv.hits.Load())
 			}
@@ -165,7 +165,7 @@ func TestGRPCRetriesExhausted(t *testing.T) {
 		return grpcAnswer{code: grpcwire.Unavailable, message: "down"}
 	})
 	h := newExporter(t, grpcConfig(srv.URL), Options{MaxAttempts: 3}, true)
-	res := h.exp.Export(budget(t, 5*time.Second), "traces", nil)
+	res := h.exp.Export(budget(t, 5*time.Second), "traces", Proto(nil))
 	var ge *GRPCStatusError
 	if res.OK || res.Attempts != 3 || res.Permanent || !errors.As(res.Err, &ge) || ge.Code != grpcwire.Unavailable ||
 		ge.Message != "down" || ge.HTTPStatus != 200 {
@@ -203,7 +203,7 @@ func TestGRPCResourceExhausted(t *testing.T) {
 			})
 			h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
 			start := time.Now()
-			res := h.exp.Export(budget(t, tc.budget), "metrics", metricsBody())
+			res := h.exp.Export(budget(t, tc.budget), "metrics", Proto(metricsBody()))
 			waits := h.sleeps.got()
 			if srv.hits.Load() != tc.hits {
 				t.Fatalf("hits %d, want %d: %+v", srv.hits.Load(), tc.hits, res)
@@ -243,7 +243,7 @@ func TestGRPCFinalCodes(t *testing.T) {
 			srv := newGRPCBackend(t, false, func(int64) grpcAnswer { return grpcAnswer{code: tc.code, message: msg} })
 			h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
 			for i := range 5 {
-				res := h.exp.Export(budget(t, 5*time.Second), "traces", traces(1, 1, 1))
+				res := h.exp.Export(budget(t, 5*time.Second), "traces", Proto(traces(1, 1, 1)))
 				var ge *GRPCStatusError
 				if res.OK || res.Attempts != 1 || res.Permanent != tc.permanent || !errors.As(res.Err, &ge) ||
 					ge.Code != tc.code || ge.Message != "bad span: 100% wrong really — ✗" {
@@ -273,12 +273,12 @@ func TestGRPCTrailersOnly(t *testing.T) {
 		return grpcAnswer{trailersOnly: true} // OK with no message at all
 	})
 	h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
-	res := h.exp.Export(budget(t, time.Second), "traces", nil)
+	res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 	var ge *GRPCStatusError
 	if res.OK || !res.Permanent || !errors.As(res.Err, &ge) || ge.Code != grpcwire.PermissionDenied || ge.Message != "no key" {
 		t.Fatalf("result = %+v", res)
 	}
-	if res = h.exp.Export(budget(t, time.Second), "traces", nil); !res.OK || res.Rejected != 0 {
+	if res = h.exp.Export(budget(t, time.Second), "traces", Proto(nil)); !res.OK || res.Rejected != 0 {
 		t.Fatalf("trailers-only OK: %+v", res)
 	}
 }
@@ -292,7 +292,7 @@ func TestGRPCProxyAnswers(t *testing.T) {
 			return grpcAnswer{}
 		})
 		h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
-		res := h.exp.Export(budget(t, 5*time.Second), "logs", logsBody())
+		res := h.exp.Export(budget(t, 5*time.Second), "logs", Proto(logsBody()))
 		if !res.OK || res.Attempts != 2 || len(h.sleeps.got()) != 1 || h.sleeps.got()[0] != 2*time.Second {
 			t.Fatalf("result = %+v, waits %v", res, h.sleeps.got())
 		}
@@ -310,7 +310,7 @@ func TestGRPCProxyAnswers(t *testing.T) {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			srv := newGRPCBackend(t, false, func(int64) grpcAnswer { return grpcAnswer{httpStatus: tc.status} })
 			h := newExporter(t, grpcConfig(srv.URL), Options{MaxAttempts: 3}, true)
-			res := h.exp.Export(budget(t, 5*time.Second), "logs", nil)
+			res := h.exp.Export(budget(t, 5*time.Second), "logs", Proto(nil))
 			var ge *GRPCStatusError
 			if res.OK || res.Attempts != tc.attempts || res.Permanent != tc.permanent || res.Status != tc.status ||
 				!errors.As(res.Err, &ge) || ge.Code != tc.code || ge.HTTPStatus != tc.status {
@@ -325,7 +325,7 @@ func TestGRPCProxyAnswers(t *testing.T) {
 	t.Run("200 that is not gRPC", func(t *testing.T) {
 		srv := newGRPCBackend(t, false, func(int64) grpcAnswer { return grpcAnswer{notGRPC: true} })
 		h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
-		res := h.exp.Export(budget(t, time.Second), "traces", nil)
+		res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil))
 		var ge *GRPCStatusError
 		if res.OK || res.Attempts != 1 || res.Permanent || !errors.As(res.Err, &ge) || ge.Code != grpcwire.Unknown ||
 			!strings.Contains(ge.Message, "text/html") {
@@ -337,7 +337,7 @@ func TestGRPCProxyAnswers(t *testing.T) {
 		// transport error, retried as one.
 		srv := newBackend(t, nil)
 		h := newExporter(t, grpcConfig(srv.URL), Options{MaxAttempts: 2}, true)
-		if res := h.exp.Export(budget(t, time.Second), "traces", nil); res.OK || res.Attempts != 2 || res.Status != 0 {
+		if res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil)); res.OK || res.Attempts != 2 || res.Status != 0 {
 			t.Fatalf("result = %+v", res)
 		}
 	})
@@ -360,7 +360,7 @@ func TestGRPCCutOffIsRetried(t *testing.T) {
 			})
 			h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
 			body := traces(2, 3, 10)
-			res := h.exp.Export(budget(t, 5*time.Second), "traces", body)
+			res := h.exp.Export(budget(t, 5*time.Second), "traces", Proto(body))
 			if !res.OK || res.Attempts != 2 || srv.hits.Load() != 2 {
 				t.Fatalf("result = %+v, hits %d", res, srv.hits.Load())
 			}
@@ -372,7 +372,7 @@ func TestGRPCCutOffIsRetried(t *testing.T) {
 	t.Run("connection reset", func(t *testing.T) {
 		url, accepts := resetter(t)
 		h := newExporter(t, grpcConfig(url), Options{MaxAttempts: 3}, true)
-		res := h.exp.Export(budget(t, 2*time.Second), "traces", traces(1, 1, 1))
+		res := h.exp.Export(budget(t, 2*time.Second), "traces", Proto(traces(1, 1, 1)))
 		if res.OK || res.Attempts != 3 || res.Permanent || len(h.sleeps.got()) != 2 || accepts.Load() < 3 {
 			t.Fatalf("result = %+v, waits %v, accepts %d", res, h.sleeps.got(), accepts.Load())
 		}
@@ -386,7 +386,7 @@ func TestGRPCPartialSuccess(t *testing.T) {
 				return grpcAnswer{response: partialSuccess(7, "spans too old"), gzip: gz}
 			})
 			h := newExporter(t, grpcConfig(srv.URL), Options{}, true)
-			res := h.exp.Export(budget(t, time.Second), "traces", traces(1, 1, 1))
+			res := h.exp.Export(budget(t, time.Second), "traces", Proto(traces(1, 1, 1)))
 			if !res.OK || res.Rejected != 7 || res.RejectedMessage != "spans too old" {
 				t.Fatalf("result = %+v", res)
 			}
@@ -409,7 +409,7 @@ func TestGRPCBreakerOpensOnATarpitAndProbes(t *testing.T) {
 	cfg.Timeout = 5 * time.Second
 	h := newExporter(t, cfg, Options{ProbeEvery: 3}, false)
 	start := time.Now()
-	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", traces(1, 1, 1))
+	res := h.exp.Export(budget(t, 300*time.Millisecond), "traces", Proto(traces(1, 1, 1)))
 	if took := time.Since(start); res.OK || res.Attempts != 1 || took >= time.Second {
 		t.Fatalf("result = %+v after %s", res, took)
 	}
@@ -418,7 +418,7 @@ func TestGRPCBreakerOpensOnATarpitAndProbes(t *testing.T) {
 	}
 	// Every signal on that backend is skipped without a request.
 	for i, sig := range []string{"metrics", "logs"} {
-		if res := h.exp.Export(budget(t, 300*time.Millisecond), sig, nil); !res.Skipped || !errors.Is(res.Err, ErrBreakerOpen) {
+		if res := h.exp.Export(budget(t, 300*time.Millisecond), sig, Proto(nil)); !res.Skipped || !errors.Is(res.Err, ErrBreakerOpen) {
 			t.Fatalf("skip %d = %+v", i+1, res)
 		}
 	}
@@ -429,7 +429,7 @@ func TestGRPCBreakerOpensOnATarpitAndProbes(t *testing.T) {
 	hang = false
 	mu.Unlock()
 	// The third call is the probe; it succeeds and closes the breaker.
-	if res := h.exp.Export(budget(t, time.Second), "traces", nil); !res.OK || res.Attempts != 1 {
+	if res := h.exp.Export(budget(t, time.Second), "traces", Proto(nil)); !res.OK || res.Attempts != 1 {
 		t.Fatalf("probe = %+v", res)
 	}
 	if h.exp.BreakerOpen("traces") || srv.hits.Load() != 2 {
@@ -445,7 +445,7 @@ func TestGRPCAttemptsNeverStartPastTheDeadline(t *testing.T) {
 	h.exp.client.Transport = rec
 	ctx := budget(t, 150*time.Millisecond)
 	deadline, _ := ctx.Deadline()
-	res := h.exp.Export(ctx, "traces", traces(1, 1, 1))
+	res := h.exp.Export(ctx, "traces", Proto(traces(1, 1, 1)))
 	returned := time.Now()
 	if res.OK || res.Attempts < 2 {
 		t.Fatalf("result = %+v", res)
@@ -471,7 +471,7 @@ func TestGRPCAttemptsNeverStartPastTheDeadline(t *testing.T) {
 		}
 	}
 	<-ctx.Done()
-	if res = h.exp.Export(ctx, "traces", nil); !errors.Is(res.Err, ErrNoBudget) || res.Attempts != 0 {
+	if res = h.exp.Export(ctx, "traces", Proto(nil)); !errors.Is(res.Err, ErrNoBudget) || res.Attempts != 0 {
 		t.Errorf("export past the deadline = %+v", res)
 	}
 }
@@ -482,7 +482,7 @@ func TestGRPCEndpointPathIgnored(t *testing.T) {
 		LogsEndpoint: strings.Replace(srv.URL, "http://", "http://user:SECRET@", 1) + "/otlp"}
 	h := newExporter(t, cfg, Options{}, true)
 	for _, sig := range signals {
-		if res := h.exp.Export(budget(t, time.Second), sig, nil); !res.OK {
+		if res := h.exp.Export(budget(t, time.Second), sig, Proto(nil)); !res.OK {
 			t.Fatalf("%s: %+v", sig, res)
 		}
 		if c := srv.lastCall(); c.path != grpcwire.Path(sig) {
@@ -510,7 +510,7 @@ func TestGRPCConcurrentExports(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				if res := h.exp.Export(budget(t, 5*time.Second), "traces", traces(1+(w+i)%3, 1+i%5, 10+w)); !res.OK {
+				if res := h.exp.Export(budget(t, 5*time.Second), "traces", Proto(traces(1+(w+i)%3, 1+i%5, 10+w))); !res.OK {
 					t.Errorf("%+v", res)
 				}
 			}

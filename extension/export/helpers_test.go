@@ -164,14 +164,9 @@ func (b *backend) serve(w http.ResponseWriter, r *http.Request) {
 	n := b.hits.Add(1)
 	raw, _ := io.ReadAll(r.Body)
 	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			http.Error(w, "bad gzip", http.StatusBadRequest)
-			return
-		}
-		raw, err = io.ReadAll(zr)
-		if err != nil {
-			http.Error(w, "bad gzip", http.StatusBadRequest)
+		var err error
+		if raw, err = gunzipOne(raw); err != nil {
+			http.Error(w, "bad gzip: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 	}
@@ -193,6 +188,26 @@ func (b *backend) lastRequest() (*http.Request, []byte) {
 		return nil, nil
 	}
 	return b.reqs[len(b.reqs)-1], b.bodies[len(b.bodies)-1]
+}
+
+// gunzipOne inflates b, which must be exactly one gzip member: what the
+// exporter sends, even when it splices several compressed requests, so that
+// a backend whose gunzip stops after the first member loses nothing.
+func gunzipOne(b []byte) ([]byte, error) {
+	br := bytes.NewReader(b)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	zr.Multistream(false)
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, err
+	}
+	if br.Len() != 0 {
+		return nil, fmt.Errorf("%d bytes after the first gzip member", br.Len())
+	}
+	return out, nil
 }
 
 // tarpit accepts connections and never answers.
@@ -334,11 +349,8 @@ func (b *grpcBackend) serve(w http.ResponseWriter, r *http.Request) {
 		c.flag, c.length, c.wire = raw[0], int(binary.BigEndian.Uint32(raw[1:5])), len(raw)-grpcwire.PrefixLen
 		c.body = raw[grpcwire.PrefixLen:]
 		if c.flag == 1 {
-			zr, err := gzip.NewReader(bytes.NewReader(c.body))
-			if err == nil {
-				c.body, err = io.ReadAll(zr)
-			}
-			if err != nil {
+			var err error
+			if c.body, err = gunzipOne(c.body); err != nil {
 				c.err = "bad gzip: " + err.Error()
 			}
 		}

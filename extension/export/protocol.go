@@ -33,7 +33,7 @@ type wireProtocol interface {
 	// buf, a pooled buffer given back with putBuffer once no attempt's
 	// body is in use. An error means body cannot be sent in this protocol
 	// at all.
-	encode(signal string, body []byte, gzip bool) (payload []byte, buf *bytes.Buffer, err error)
+	encode(signal string, body Body, gzip bool) (payload []byte, buf *bytes.Buffer, err error)
 	// prepare sets the headers of one attempt that must end by deadline.
 	prepare(h http.Header, deadline time.Time)
 	// read interprets a response. An error means the answer was cut off
@@ -84,11 +84,17 @@ func (httpProtobuf) configure(tr *http.Transport) {
 	tr.Proxy = http.ProxyFromEnvironment
 }
 
-func (httpProtobuf) encode(_ string, body []byte, gzip bool) ([]byte, *bytes.Buffer, error) {
+func (httpProtobuf) encode(_ string, body Body, gzip bool) ([]byte, *bytes.Buffer, error) {
 	if !gzip {
-		return body, nil, nil
+		b, err := body.Bytes()
+		return b, nil, err
 	}
-	buf := compress(body)
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if err := joinTo(buf, body); err != nil {
+		putBuffer(buf)
+		return nil, nil, err
+	}
 	return buf.Bytes(), buf, nil
 }
 
@@ -132,10 +138,14 @@ func (httpJSON) setHeaders(h http.Header, gzip bool) {
 	}
 }
 
-func (httpJSON) encode(signal string, body []byte, gzip bool) ([]byte, *bytes.Buffer, error) {
+func (httpJSON) encode(signal string, b Body, gzip bool) ([]byte, *bytes.Buffer, error) {
 	sig, ok := jsonSignals[signal]
 	if !ok {
 		return nil, nil, fmt.Errorf("export: unknown signal %q", signal)
+	}
+	body, err := b.Bytes()
+	if err != nil {
+		return nil, nil, err
 	}
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()

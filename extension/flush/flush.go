@@ -23,10 +23,10 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/queue"
 )
 
-// Sender exports one batch (an encoded Export*ServiceRequest) of signal
-// ("traces", "metrics" or "logs").
+// Sender exports one batch of signal ("traces", "metrics" or "logs"). It
+// must not settle the batch: the Flusher does, by the error.
 type Sender interface {
-	Send(ctx context.Context, signal string, body []byte) error
+	Send(ctx context.Context, signal string, b *queue.Batch) error
 }
 
 // Fallback writes a batch where the function's logs will keep it.
@@ -180,7 +180,7 @@ func (f *Flusher) Flush(ctx context.Context, reason string) error {
 				cancel()
 				break
 			}
-			err := f.send.Send(sendCtx, sig.String(), b.Bytes())
+			err := f.send.Send(sendCtx, sig.String(), b)
 			cancel()
 			if err == nil {
 				b.Done()
@@ -223,7 +223,7 @@ func (f *Flusher) toFallback(b *queue.Batch, deadline time.Time, hasDeadline boo
 		b.Drop()
 		return
 	}
-	n := len(b.Bytes())
+	n := b.Encoded()
 	if hasDeadline && f.fallbackTime(n) > deadline.Sub(f.now()) {
 		f.log.Warn("dropping a batch at SHUTDOWN: writing it as fallback would pass the deadline",
 			"signal", b.Signal().String(), "items", b.Items(), "bytes", n)
@@ -233,7 +233,10 @@ func (f *Flusher) toFallback(b *queue.Batch, deadline time.Time, hasDeadline boo
 		return
 	}
 	start := f.now()
-	err := f.fallback.WriteFallback(b.Signal().String(), b.Bytes())
+	body, err := b.Bytes()
+	if err == nil {
+		err = f.fallback.WriteFallback(b.Signal().String(), body)
+	}
 	if took := f.now().Sub(start); n >= 64<<10 && took > 0 {
 		// Small writes are dominated by fixed costs; only larger ones
 		// say anything about the per-MiB rate.

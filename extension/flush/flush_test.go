@@ -19,7 +19,11 @@ type sender struct {
 	calls int
 }
 
-func (s *sender) Send(ctx context.Context, signal string, body []byte) error {
+func (s *sender) Send(ctx context.Context, signal string, b *queue.Batch) error {
+	body, berr := b.Bytes()
+	if berr != nil {
+		return berr
+	}
 	s.mu.Lock()
 	s.calls++
 	err, block := s.fail[signal], s.block
@@ -147,7 +151,7 @@ type deadlineSender struct {
 	deadlines []time.Time
 }
 
-func (s *deadlineSender) Send(ctx context.Context, _ string, _ []byte) error {
+func (s *deadlineSender) Send(ctx context.Context, _ string, _ *queue.Batch) error {
 	d, _ := ctx.Deadline()
 	s.mu.Lock()
 	s.deadlines = append(s.deadlines, d)

@@ -26,7 +26,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte{0, 0xff, 0xff, 0xff, 0xff}, false)
 	f.Add([]byte{2, 0, 0, 0, 0}, true)
 	f.Fuzz(func(t *testing.T, data []byte, gzEnc bool) {
-		out, err := decodeRequest(bytes.NewReader(data), gzEnc, limit)
+		out, _, _, err := decodeRequest(bytes.NewReader(data), gzEnc, limit, new(inflater))
 		if err != nil {
 			var st *statusError
 			if !errors.As(err, &st) || (st.code != codeInvalidArgument && st.code != codeResourceExhausted) {

@@ -24,7 +24,8 @@
 // accepted. The message is bounded by MaxRequestBytes both as sent and after
 // gzip decompression. As in package receiver, the body is handed to the Sink
 // as bytes in a fresh, exactly-sized slice the Sink then owns: nothing is
-// unmarshalled.
+// unmarshalled. A compressed message goes to a receiver.GzipSink as it was
+// sent, when that is smaller than the protobuf it inflates to.
 //
 // # Status mapping
 //
@@ -73,8 +74,6 @@
 package grpcrecv
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -90,6 +89,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/receiver"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
 	"github.com/lambdaotel/lambdaotel/internal/grpcwire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 )
 
 // The OTLP/gRPC method paths (":path" pseudo-headers).
@@ -128,6 +128,7 @@ type Options struct {
 // Receiver is the OTLP/gRPC http.Handler. It is safe for concurrent use.
 type Receiver struct {
 	sink       receiver.Sink
+	gzSink     receiver.GzipSink // sink, when it is one
 	max        int64
 	log        *slog.Logger
 	onReceived func(sig wire.Signal, items int)
@@ -144,6 +145,7 @@ func New(sink receiver.Sink, opts Options) *Receiver {
 	if rc.max <= 0 {
 		rc.max = receiver.DefaultMaxRequestBytes
 	}
+	rc.gzSink, _ = sink.(receiver.GzipSink)
 	if rc.log == nil {
 		rc.log = slog.New(slog.DiscardHandler)
 	}
@@ -208,7 +210,9 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.fail(w, r, &statusError{codeUnimplemented, fmt.Sprintf("grpc-encoding %q is not supported: use gzip or identity", r.Header.Get(hdrEncoding))})
 		return
 	}
-	body, err := decodeRequest(r.Body, gz, rc.max)
+	z := inflaterPool.Get().(*inflater)
+	defer z.put()
+	body, gzMsg, segs, err := decodeRequest(r.Body, gz, rc.max, z)
 	if err != nil {
 		rc.fail(w, r, asStatus(err))
 		return
@@ -218,8 +222,19 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.fail(w, r, &statusError{codeInvalidArgument, err.Error()})
 		return
 	}
-	if err := rc.sink.Offer(sig, body, counts.Items); err != nil {
-		// body belongs to the Sink now, even on error: do not touch it.
+	if segs != nil {
+		if rc.gzSink != nil && len(gzMsg) < len(body) {
+			err = rc.gzSink.OfferGzip(sig, gzMsg, segs, len(body), counts.Items)
+		} else {
+			// An exactly-sized copy: the Sink owns it and the queue's
+			// budget counts what it holds, so no slack capacity.
+			err = rc.sink.Offer(sig, append(make([]byte, 0, len(body)), body...), counts.Items)
+		}
+	} else {
+		err = rc.sink.Offer(sig, body, counts.Items)
+	}
+	if err != nil {
+		// The message belongs to the Sink now, even on error: do not touch it.
 		switch {
 		case errors.Is(err, receiver.ErrFull):
 			h[hdrStatusDetails] = queueFullDetails
@@ -324,26 +339,30 @@ func malformed(format string, args ...any) *statusError {
 }
 
 // decodeRequest reads a unary gRPC request body from body: exactly one
-// length-prefixed message, decompressed when its flag says so (which needs
-// gz, the stream's grpc-encoding being gzip). It returns the message in a
-// fresh, exactly-sized slice of at most limit bytes. It reads at most
-// prefixLen+limit+1 bytes, whatever the body holds, and refuses a declared
-// length over limit before reading the message. Errors are *statusError
-// except for transport errors from body.
-func decodeRequest(body io.Reader, gz bool, limit int64) ([]byte, error) {
+// length-prefixed message of at most limit bytes, decompressed when its flag
+// says so (which needs gz, the stream's grpc-encoding being gzip). It reads
+// at most prefixLen+limit+1 bytes, whatever the body holds, and refuses a
+// declared length over limit before reading the message. Errors are
+// *statusError except for transport errors from body.
+//
+// An uncompressed message is returned as msg, in a fresh, exactly-sized
+// slice. A compressed one is returned inflated as msg, in z's buffer (valid
+// until z is put back), with gzMsg, the message as sent (fresh and
+// exactly sized), and segs, its gzip members, aliasing gzMsg.
+func decodeRequest(body io.Reader, gz bool, limit int64, z *inflater) (msg, gzMsg []byte, segs []gzjoin.Segment, err error) {
 	var prefix [prefixLen]byte
 	if n, err := io.ReadFull(body, prefix[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, malformed("body of %d bytes is shorter than the 5-byte message prefix", n)
+			return nil, nil, nil, malformed("body of %d bytes is shorter than the 5-byte message prefix", n)
 		}
-		return nil, err
+		return nil, nil, nil, err
 	}
 	flag := prefix[0]
 	if flag > 1 {
-		return nil, malformed("compressed flag %d, want 0 or 1", flag)
+		return nil, nil, nil, malformed("compressed flag %d, want 0 or 1", flag)
 	}
 	if flag == 1 && !gz {
-		return nil, malformed("compressed flag set without grpc-encoding gzip")
+		return nil, nil, nil, malformed("compressed flag set without grpc-encoding gzip")
 	}
 	n := int64(binary.BigEndian.Uint32(prefix[1:]))
 	if n > limit {
@@ -351,85 +370,53 @@ func decodeRequest(body io.Reader, gz bool, limit int64) ([]byte, error) {
 		if flag == 1 {
 			what = "compressed request"
 		}
-		return nil, tooLarge(limit, what)
+		return nil, nil, nil, tooLarge(limit, what)
 	}
-	msg := make([]byte, n)
-	if got, err := io.ReadFull(body, msg); err != nil {
+	data := make([]byte, n)
+	if got, err := io.ReadFull(body, data); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, malformed("message prefix says %d bytes, body holds %d", n, got)
+			return nil, nil, nil, malformed("message prefix says %d bytes, body holds %d", n, got)
 		}
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// A unary call carries exactly one message: anything after it is a
 	// framing error, not something to ignore.
 	var extra [1]byte
 	if k, err := io.ReadFull(body, extra[:]); k > 0 {
-		return nil, malformed("data after the message: a unary request holds exactly one message of %d bytes", n)
+		return nil, nil, nil, malformed("data after the message: a unary request holds exactly one message of %d bytes", n)
 	} else if !errors.Is(err, io.EOF) {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if flag == 0 {
-		return msg, nil
+		return data, nil, nil, nil
 	}
-	return gunzip(msg, limit)
-}
-
-// gunzip decompresses a gzip message, failing with RESOURCE_EXHAUSTED once it
-// inflates past limit (a decompression bomb stops at limit+1 bytes).
-func gunzip(msg []byte, limit int64) ([]byte, error) {
-	z := gzipPool.Get().(*gzipReader)
-	defer gzipPool.Put(z)
-	z.src.Reset(msg)
-	if err := z.zr.Reset(&z.src); err != nil {
-		return nil, badGzip(err)
-	}
-	z.buf.Reset()
-	_, err := z.buf.ReadFrom(io.LimitReader(&z.zr, limit+1))
+	// The cap applies to the inflated size too: a decompression bomb
+	// stops there.
+	z.buf, segs, err = gzjoin.Gunzip(z.buf[:0], data, int(limit), nil)
 	if err != nil {
-		return nil, badGzip(err)
+		if errors.Is(err, gzjoin.ErrTooLarge) {
+			return nil, nil, nil, tooLarge(limit, "decompressed request")
+		}
+		return nil, nil, nil, malformed("invalid gzip message: %v", err)
 	}
-	if int64(z.buf.Len()) > limit {
-		z.dropLarge()
-		return nil, tooLarge(limit, "decompressed request")
-	}
-	// An exactly-sized copy: the Sink owns it and the queue's budget
-	// counts what it holds, so no slack capacity.
-	out := make([]byte, z.buf.Len())
-	copy(out, z.buf.Bytes())
-	z.dropLarge()
-	return out, nil
+	return z.buf, data, segs, nil
 }
 
-func badGzip(err error) error {
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF // an empty message is not a gzip stream
-	}
-	return malformed("invalid gzip message: %v", err)
-}
-
-// gzipReader is a pooled decompressor with its input reader and output
-// buffer: a gzip.Reader's inflater is tens of kilobytes, too much to
-// allocate per request.
-type gzipReader struct {
-	src bytes.Reader
-	zr  gzip.Reader
-	buf bytes.Buffer
-}
+// inflater is a pooled output buffer for compressed messages.
+type inflater struct{ buf []byte }
 
 // maxPooledBuf keeps a rare huge request from pinning its buffer in the pool:
 // idle memory matters more in Lambda than one allocation.
 const maxPooledBuf = 1 << 20
 
-// dropLarge releases the output buffer if it grew past maxPooledBuf, and the
-// reference to the request's message either way.
-func (z *gzipReader) dropLarge() {
-	if z.buf.Cap() > maxPooledBuf {
-		z.buf = bytes.Buffer{}
+func (z *inflater) put() {
+	if cap(z.buf) > maxPooledBuf {
+		z.buf = nil
 	}
-	z.src.Reset(nil)
+	inflaterPool.Put(z)
 }
 
-var gzipPool = sync.Pool{New: func() any { return new(gzipReader) }}
+var inflaterPool = sync.Pool{New: func() any { return new(inflater) }}
 
 // encodeMessage percent-encodes a grpc-message value (see
 // grpcwire.EncodeMessage).

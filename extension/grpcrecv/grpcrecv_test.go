@@ -19,6 +19,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/receiver"
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -575,4 +576,70 @@ func TestNewPanicsOnNilSink(t *testing.T) {
 		}
 	}()
 	New(nil, Options{})
+}
+
+// gzSink is a recSink that also holds requests compressed
+// (receiver.GzipSink), recording the gzip message and what it inflates to.
+type gzSink struct {
+	recSink
+	held []heldGzip
+}
+
+type heldGzip struct {
+	gz             []byte
+	segs           []gzjoin.Segment
+	encoded, items int
+}
+
+func (s *gzSink) OfferGzip(_ wire.Signal, gz []byte, segs []gzjoin.Segment, encoded, items int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = append(s.held, heldGzip{gz, segs, encoded, items})
+	return s.err
+}
+
+// TestGzipSinkHoldsCompressed: a compressed message goes to a GzipSink as
+// sent, when smaller than the protobuf, with segments that inflate to it;
+// one that compression did not shrink goes as protobuf.
+func TestGzipSinkHoldsCompressed(t *testing.T) {
+	td := testTraces()
+	for range 5 {
+		td.ResourceSpans = append(td.ResourceSpans, testTraces().ResourceSpans...)
+	}
+	msg := marshal(t, td)
+	var stored bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&stored, gzip.NoCompression)
+	zw.Write(msg)
+	zw.Close()
+	for _, tc := range []struct {
+		name string
+		gz   []byte
+		held bool
+	}{{"compressed", gz(t, msg), true}, {"stored", stored.Bytes(), false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &gzSink{}
+			base, cl := startServer(t, sink)
+			wantOK(t, do(t, base, cl, call{path: PathTraces, enc: "gzip", body: frame(1, tc.gz)}))
+			sink.mu.Lock()
+			held, plain := sink.held, sink.offers
+			sink.mu.Unlock()
+			if !tc.held {
+				if len(held) != 0 || len(plain) != 1 || !bytes.Equal(plain[0].body, msg) || cap(plain[0].body) != len(msg) {
+					t.Fatalf("%d held, %d plain: want the protobuf, exactly sized", len(held), len(plain))
+				}
+				return
+			}
+			if len(held) != 1 || len(plain) != 0 {
+				t.Fatalf("%d held, %d plain: want one held", len(held), len(plain))
+			}
+			h := held[0]
+			if !bytes.Equal(h.gz, tc.gz) || cap(h.gz) != len(h.gz) || h.encoded != len(msg) || h.items != 12 || len(h.segs) != 1 {
+				t.Fatalf("held %d bytes (cap %d), encoded %d, items %d, %d segments", len(h.gz), cap(h.gz), h.encoded, h.items, len(h.segs))
+			}
+			got, _, err := gzjoin.Inflate(nil, h.segs[0].Data, len(msg))
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("the segment does not inflate to the message (err %v)", err)
+			}
+		})
+	}
 }

@@ -84,7 +84,7 @@ func TestConcurrentOfferTake(t *testing.T) {
 	var failedItems int64
 	rng := rand.New(rand.NewPCG(99, 2))
 	consume := func(b *Batch, how int) {
-		body := b.Bytes()
+		body := bytesOf(b)
 		if len(body)%recordSize != 0 || int64(len(body)/recordSize) != b.Items() {
 			t.Fatalf("batch of %d bytes, %d items", len(body), b.Items())
 		}

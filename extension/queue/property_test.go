@@ -24,7 +24,10 @@ type mEntry struct {
 	items int64
 }
 
-func (e mEntry) tally() Tally { return Tally{1, e.items, int64(len(e.body))} }
+func (e mEntry) tally() Tally {
+	n := int64(len(e.body))
+	return Tally{1, e.items, n, n}
+}
 
 func (m *model) held() (bytes int64, entries int) {
 	for _, e := range m.queued {
@@ -185,9 +188,9 @@ func runProperty(t *testing.T, seed uint64, steps int) SignalStats {
 				wb = append(wb, e.body...)
 				items += e.items
 			}
-			if !bytes.Equal(got.Bytes(), wb) || got.Requests() != len(want) || got.Items() != items {
+			if !bytes.Equal(bytesOf(got), wb) || got.Requests() != len(want) || got.Items() != items {
 				t.Fatalf("%s: Take(%v, %d, %d) = %d requests %d bytes, model %d requests %d bytes",
-					where, sig, maxB, maxE, got.Requests(), len(got.Bytes()), len(want), len(wb))
+					where, sig, maxB, maxE, got.Requests(), len(bytesOf(got)), len(want), len(wb))
 			}
 			m.inFlight[got] = want
 			batches = append(batches, got)

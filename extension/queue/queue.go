@@ -1,12 +1,15 @@
 // Package queue holds the extension's telemetry between the receiver and the
 // exporter. Requests are kept as the validated protobuf bytes the receiver
-// accepted (zero-decode forwarding, see DESIGN.md), and traces, metrics and
-// logs share one memory budget derived from the function's memory size.
+// accepted (zero-decode forwarding, see DESIGN.md) or, when they arrived
+// gzip-compressed, as that gzip body, and traces, metrics and logs share one
+// memory budget derived from the function's memory size.
 //
 // Because every OTLP ExportXServiceRequest has a single repeated field (1),
 // appending encoded requests of one signal yields a valid request holding all
-// their resources. A Batch is therefore just the bytes of several queued
-// requests concatenated, with no decoding and one allocation.
+// their resources. A Batch is therefore just several queued requests, whose
+// bytes are concatenated (Batch.Bytes) or, for a gzip export, spliced into
+// one gzip stream without compressing again what arrived compressed
+// (Batch.Join) — never decoded.
 //
 // # Policy
 //
@@ -62,6 +65,7 @@ import (
 	"sync"
 
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 )
 
 // Signal says which OTLP signal a request carries: the validator's type, so
@@ -131,10 +135,24 @@ func (q *Queue) Budget() Budget { return q.budget }
 // the package documentation for when it evicts older requests and when it
 // returns ErrTooLarge or ErrFull.
 func (q *Queue) Offer(sig Signal, body []byte, items int) error {
+	return q.offer(sig, entry{body: body, encoded: int64(len(body)), items: int64(max(items, 0))})
+}
+
+// OfferGzip is Offer for a request kept in the gzip form it arrived in: gz
+// is the whole gzip body, segs its members as gzjoin.Gunzip found them
+// (aliasing gz), and encoded the length of the protobuf they inflate to,
+// which was validated. Held compressed, the request takes a fraction of the
+// memory, and an export compressing with gzip splices its segments instead
+// of compressing the same bytes a second time. The queue owns gz and segs.
+func (q *Queue) OfferGzip(sig Signal, gz []byte, segs []gzjoin.Segment, encoded, items int) error {
+	return q.offer(sig, entry{body: gz, segs: segs, encoded: int64(encoded), items: int64(max(items, 0))})
+}
+
+func (q *Queue) offer(sig Signal, e entry) error {
 	if !validSignal(sig) {
 		return fmt.Errorf("%w: %d", ErrUnknownSignal, int(sig))
 	}
-	t := Tally{Requests: 1, Items: int64(max(items, 0)), Bytes: int64(len(body))}
+	t := e.tally()
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := &q.st[sig]
@@ -153,7 +171,8 @@ func (q *Queue) Offer(sig Signal, body []byte, items int) error {
 		}
 	}
 	q.seq++
-	q.q[sig].pushBack(entry{body: body, items: t.Items, seq: q.seq})
+	e.seq = q.seq
+	q.q[sig].pushBack(e)
 	q.queuedBytes += t.Bytes
 	q.queuedEntries++
 	s.Queued.add(t)
@@ -177,7 +196,7 @@ func (q *Queue) evictOldest() {
 		}
 	}
 	e := q.q[victim].popFront()
-	t := Tally{Requests: 1, Items: e.items, Bytes: int64(len(e.body))}
+	t := e.tally()
 	q.queuedBytes -= t.Bytes
 	q.queuedEntries--
 	q.st[victim].Queued.sub(t)
@@ -186,9 +205,10 @@ func (q *Queue) evictOldest() {
 
 // Take removes the oldest queued requests of sig as one Batch, or returns nil
 // when none is queued. It takes requests in arrival order while the batch
-// stays within maxBytes and maxEntries; the first request is always taken,
-// even if larger than maxBytes, so an oversized request cannot block its
-// signal forever. A non-positive limit means no limit (drain everything).
+// stays within maxBytes (of protobuf encoding, compressed requests counted
+// as they inflate) and maxEntries; the first request is always taken, even
+// if larger than maxBytes, so an oversized request cannot block its signal
+// forever. A non-positive limit means no limit (drain everything).
 //
 // The batch stays charged to the budget until it is settled with Done, Drop
 // or Requeue.
@@ -204,14 +224,12 @@ func (q *Queue) Take(sig Signal, maxBytes, maxEntries int) *Batch {
 	}
 	var t Tally
 	for int(t.Requests) < r.n {
-		n := int64(len(r.at(int(t.Requests)).body))
+		e := r.at(int(t.Requests))
 		if t.Requests > 0 && ((maxEntries > 0 && t.Requests >= int64(maxEntries)) ||
-			(maxBytes > 0 && t.Bytes+n > int64(maxBytes))) {
+			(maxBytes > 0 && t.Encoded+e.encoded > int64(maxBytes))) {
 			break
 		}
-		t.Requests++
-		t.Bytes += n
-		t.Items += r.at(int(t.Requests - 1)).items
+		t.add(e.tally())
 	}
 	b := &Batch{q: q, sig: sig, tally: t}
 	if t.Requests == 1 {
@@ -229,38 +247,20 @@ func (q *Queue) Take(sig Signal, maxBytes, maxEntries int) *Batch {
 	q.st[sig].Queued.sub(t)
 	q.st[sig].InFlight.add(t)
 	q.mu.Unlock()
-
-	// The popped bodies now belong to the batch alone, so the copy runs
-	// outside the lock and does not stall concurrent Offers.
-	if len(b.entries) == 1 {
-		b.body = b.entries[0].body
-		return b
-	}
-	buf := make([]byte, t.Bytes)
-	off := 0
-	for i := range b.entries {
-		e := &b.entries[i]
-		n := copy(buf[off:], e.body)
-		// Point the entry at its copy (capacity capped so nothing can
-		// append into its neighbour) and let the original go: Requeue
-		// reuses these slices, so memory is held once, not twice.
-		e.body = buf[off : off+n : off+n]
-		off += n
-	}
-	b.body = buf
 	return b
 }
 
 // Pending returns how many requests of sig are queued (not in flight) and
-// their total size in bytes.
-func (q *Queue) Pending(sig Signal) (requests, bytes int) {
+// the length of their protobuf encoding: what exporting them would send
+// before compression.
+func (q *Queue) Pending(sig Signal) (requests, encoded int) {
 	if !validSignal(sig) {
 		return 0, 0
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := q.st[sig].Queued
-	return int(s.Requests), int(s.Bytes)
+	return int(s.Requests), int(s.Encoded)
 }
 
 // Len returns the number of queued requests across all signals, not
@@ -285,7 +285,7 @@ func (q *Queue) Stats() Stats {
 type Batch struct {
 	q       *Queue
 	sig     Signal
-	body    []byte
+	body    []byte // the protobuf encoding, once Bytes has built it
 	entries []entry
 	one     [1]entry // storage for the common single-request batch
 	tally   Tally
@@ -296,13 +296,69 @@ type Batch struct {
 func (b *Batch) Signal() Signal { return b.sig }
 
 // Bytes returns the batch as one encoded export request: the concatenation
-// of its requests' bytes. For a single-request batch it is that request's
-// own slice; otherwise one buffer allocated by Take. The caller must not
-// modify it, and must stop using it once the batch is settled (after
-// Requeue the same memory is back in the queue). Buffers are deliberately
-// not pooled: an HTTP transport may still read a request body after a timed
-// out export returns, and a recycled buffer would then leak other data.
-func (b *Batch) Bytes() []byte { return b.body }
+// of its requests' protobuf encodings, those held compressed inflated. For
+// a single uncompressed request it is that request's own slice; otherwise
+// one buffer, built on the first call. The caller must not modify it, and
+// must stop using it once the batch is settled (after Requeue the same
+// memory is back in the queue). Buffers are deliberately not pooled: an
+// HTTP transport may still read a request body after a timed out export
+// returns, and a recycled buffer would then leak other data.
+//
+// The error is that of inflating a compressed request, which was inflated
+// once already when it was received; it means memory was corrupted.
+func (b *Batch) Bytes() ([]byte, error) {
+	if b.body != nil || len(b.entries) == 0 {
+		return b.body, nil
+	}
+	if len(b.entries) == 1 && b.entries[0].segs == nil {
+		b.body = b.entries[0].body
+		return b.body, nil
+	}
+	buf := make([]byte, 0, b.tally.Encoded)
+	for i := range b.entries {
+		e := &b.entries[i]
+		if e.segs == nil {
+			buf = append(buf, e.body...)
+			// Point the entry at its copy (capacity capped so nothing can
+			// append into its neighbour) and let the original go:
+			// Requeue reuses these slices, so memory is held once.
+			e.body = buf[len(buf)-len(e.body) : len(buf) : len(buf)]
+			continue
+		}
+		for _, sg := range e.segs {
+			var err error
+			if buf, _, err = gzjoin.Inflate(buf, sg.Data, int(b.tally.Encoded)-len(buf)); err != nil {
+				return nil, fmt.Errorf("queue: inflate a held %s request: %w", b.sig, err)
+			}
+		}
+	}
+	b.body = buf
+	return buf, nil
+}
+
+// Join writes the batch into j, which produces one gzip stream: requests
+// held compressed are spliced in as they arrived, the others compressed
+// by j. It returns j's error.
+func (b *Batch) Join(j *gzjoin.Joiner) error {
+	for i := range b.entries {
+		e := &b.entries[i]
+		if e.segs == nil {
+			if _, err := j.Write(e.body); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, sg := range e.segs {
+			if err := j.AppendSegment(sg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Encoded returns the length of the batch's protobuf encoding.
+func (b *Batch) Encoded() int { return int(b.tally.Encoded) }
 
 // Requests returns the number of export requests merged into the batch.
 func (b *Batch) Requests() int { return int(b.tally.Requests) }
@@ -335,7 +391,7 @@ func (b *Batch) settle(failed bool) {
 	} else {
 		s.Exported.add(b.tally)
 	}
-	b.entries = nil
+	b.entries, b.body = nil, nil
 }
 
 // Requeue settles the batch as not exported yet: its requests go back into
@@ -359,5 +415,5 @@ func (b *Batch) Requeue() {
 	s := &q.st[b.sig]
 	s.InFlight.sub(b.tally)
 	s.Queued.add(b.tally)
-	b.entries = nil
+	b.entries, b.body = nil, nil
 }

@@ -91,19 +91,19 @@ func TestFIFOPerSignal(t *testing.T) {
 		want string
 	}{{Traces, "aa"}, {Traces, "bb"}, {Logs, "xxx"}, {Metrics, "m"}, {Traces, "cc"}, {Logs, "yyy"}} {
 		b := q.Take(c.sig, 0, 1)
-		if b == nil || string(b.Bytes()) != c.want || b.Signal() != c.sig {
+		if b == nil || string(bytesOf(b)) != c.want || b.Signal() != c.sig {
 			t.Fatalf("Take(%v, 1 entry) = %v, want %q", c.sig, b, c.want)
 		}
 		b.Done()
 	}
 	if b := q.Take(Traces, 0, 0); b != nil {
-		t.Fatalf("Take on empty signal = %q, want nil", b.Bytes())
+		t.Fatalf("Take on empty signal = %q, want nil", bytesOf(b))
 	}
 	st := q.Stats()
-	if got := st.Signal(Metrics).Exported; got != (Tally{1, 4, 1}) {
+	if got := st.Signal(Metrics).Exported; got != (Tally{1, 4, 1, 1}) {
 		t.Errorf("metrics exported = %+v", got)
 	}
-	if got := st.Total().Exported; got != (Tally{6, 9, 13}) {
+	if got := st.Total().Exported; got != (Tally{6, 9, 13, 13}) {
 		t.Errorf("total exported = %+v", got)
 	}
 	checkInvariants(t, q)
@@ -137,8 +137,8 @@ func TestTakeLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			q := fill()
 			bt := q.Take(Traces, tc.maxBytes, tc.maxEntries)
-			if !bytes.Equal(bt.Bytes(), tc.want) {
-				t.Fatalf("batch = %q, want %q", bt.Bytes(), tc.want)
+			if !bytes.Equal(bytesOf(bt), tc.want) {
+				t.Fatalf("batch = %q, want %q", bytesOf(bt), tc.want)
 			}
 			n := int64(len(tc.want))
 			if bt.Items() != tc.items {
@@ -153,10 +153,10 @@ func TestTakeLimits(t *testing.T) {
 			rest := q.Take(Traces, 0, 0)
 			if want := cat(a, b, c, d)[n:]; len(want) == 0 {
 				if rest != nil {
-					t.Errorf("leftover batch %q", rest.Bytes())
+					t.Errorf("leftover batch %q", bytesOf(rest))
 				}
-			} else if !bytes.Equal(rest.Bytes(), want) {
-				t.Errorf("remainder = %q, want %q", rest.Bytes(), want)
+			} else if !bytes.Equal(bytesOf(rest), want) {
+				t.Errorf("remainder = %q, want %q", bytesOf(rest), want)
 			}
 		})
 	}
@@ -167,7 +167,7 @@ func TestSingleRequestBatchIsNotCopied(t *testing.T) {
 	body := req('z', 8)
 	mustOffer(t, q, Logs, body, 1)
 	b := q.Take(Logs, 0, 0)
-	if &b.Bytes()[0] != &body[0] {
+	if &bytesOf(b)[0] != &body[0] {
 		t.Error("single-request batch copied its body")
 	}
 }
@@ -181,26 +181,26 @@ func TestEvictOldestAcrossSignals(t *testing.T) {
 	// 50 more bytes: the traces request then the logs request must go.
 	mustOffer(t, q, Metrics, req('n', 50), 2)
 	st := q.Stats()
-	if got := st.Signal(Traces).Evicted; got != (Tally{1, 3, 30}) {
+	if got := st.Signal(Traces).Evicted; got != (Tally{1, 3, 30, 30}) {
 		t.Errorf("traces evicted = %+v", got)
 	}
-	if got := st.Signal(Logs).Evicted; got != (Tally{1, 5, 30}) {
+	if got := st.Signal(Logs).Evicted; got != (Tally{1, 5, 30, 30}) {
 		t.Errorf("logs evicted = %+v", got)
 	}
 	if got := st.Signal(Metrics).Evicted; got != (Tally{}) {
 		t.Errorf("metrics evicted = %+v", got)
 	}
-	if got := st.Total().Queued; got != (Tally{3, 10, 90}) {
+	if got := st.Total().Queued; got != (Tally{3, 10, 90, 90}) {
 		t.Errorf("queued = %+v", got)
 	}
-	if b := q.Take(Traces, 0, 0); string(b.Bytes()) != string(req('u', 10)) {
-		t.Errorf("traces left = %q", b.Bytes())
+	if b := q.Take(Traces, 0, 0); string(bytesOf(b)) != string(req('u', 10)) {
+		t.Errorf("traces left = %q", bytesOf(b))
 	}
-	if b := q.Take(Metrics, 0, 0); !bytes.Equal(b.Bytes(), cat(req('m', 30), req('n', 50))) {
-		t.Errorf("metrics left = %q", b.Bytes())
+	if b := q.Take(Metrics, 0, 0); !bytes.Equal(bytesOf(b), cat(req('m', 30), req('n', 50))) {
+		t.Errorf("metrics left = %q", bytesOf(b))
 	}
 	if b := q.Take(Logs, 0, 0); b != nil {
-		t.Errorf("logs left = %q", b.Bytes())
+		t.Errorf("logs left = %q", bytesOf(b))
 	}
 	checkInvariants(t, q)
 }
@@ -210,7 +210,7 @@ func TestEvictForEntryCap(t *testing.T) {
 	mustOffer(t, q, Logs, req('a', 1), 1)
 	mustOffer(t, q, Traces, req('b', 1), 1)
 	mustOffer(t, q, Logs, req('c', 1), 1)
-	if got := q.Stats().Signal(Logs).Evicted; got != (Tally{1, 1, 1}) {
+	if got := q.Stats().Signal(Logs).Evicted; got != (Tally{1, 1, 1, 1}) {
 		t.Errorf("logs evicted = %+v", got)
 	}
 	if q.Len() != 2 {
@@ -224,7 +224,7 @@ func TestEmptyRequest(t *testing.T) {
 	q := New(Budget{MaxBytes: 10, MaxEntries: 1})
 	mustOffer(t, q, Traces, nil, 0)
 	mustOffer(t, q, Traces, req('a', 10), 1)
-	if got := q.Stats().Signal(Traces).Evicted; got != (Tally{1, 0, 0}) {
+	if got := q.Stats().Signal(Traces).Evicted; got != (Tally{1, 0, 0, 0}) {
 		t.Errorf("evicted = %+v", got)
 	}
 	checkInvariants(t, q)
@@ -237,12 +237,12 @@ func TestTooLarge(t *testing.T) {
 		t.Fatalf("Offer(101 bytes) = %v, want ErrTooLarge", err)
 	}
 	st := q.Stats().Signal(Traces)
-	if st.TooLarge != (Tally{1, 9, 101}) || st.Evicted != (Tally{}) || st.Queued != (Tally{1, 1, 60}) {
+	if st.TooLarge != (Tally{1, 9, 101, 101}) || st.Evicted != (Tally{}) || st.Queued != (Tally{1, 1, 60, 60}) {
 		t.Errorf("after ErrTooLarge: %+v", st)
 	}
 	// Exactly the budget is fine, and evicts what is there.
 	mustOffer(t, q, Traces, req('c', 100), 1)
-	if got := q.Stats().Signal(Traces).Evicted; got != (Tally{1, 1, 60}) {
+	if got := q.Stats().Signal(Traces).Evicted; got != (Tally{1, 1, 60, 60}) {
 		t.Errorf("evicted = %+v", got)
 	}
 	checkInvariants(t, q)
@@ -262,7 +262,7 @@ func TestFullWhileInFlight(t *testing.T) {
 		}
 	}
 	st := q.Stats()
-	if got := st.Signal(Metrics).Full; got != (Tally{2, 8, 70}) {
+	if got := st.Signal(Metrics).Full; got != (Tally{2, 8, 70, 70}) {
 		t.Errorf("metrics full = %+v", got)
 	}
 	if got := st.Signal(Logs).Evicted; got != (Tally{}) {
@@ -274,10 +274,10 @@ func TestFullWhileInFlight(t *testing.T) {
 	b.Done()
 	// Nothing in flight: the oldest queued (the logs) make room for 80.
 	mustOffer(t, q, Metrics, req('o', 80), 8)
-	if got := q.Stats().Signal(Logs).Evicted; got != (Tally{1, 2, 20}) {
+	if got := q.Stats().Signal(Logs).Evicted; got != (Tally{1, 2, 20, 20}) {
 		t.Errorf("logs evicted = %+v", got)
 	}
-	if got := q.Stats().Total(); got.Queued != (Tally{2, 9, 90}) || got.InFlight != (Tally{}) || got.Exported != (Tally{1, 7, 70}) {
+	if got := q.Stats().Total(); got.Queued != (Tally{2, 9, 90, 90}) || got.InFlight != (Tally{}) || got.Exported != (Tally{1, 7, 70, 70}) {
 		t.Errorf("after Done: %+v", got)
 	}
 	checkInvariants(t, q)
@@ -294,7 +294,7 @@ func TestFullByEntriesInFlight(t *testing.T) {
 	b.Requeue()
 	// After a requeue nothing is in flight, so eviction makes room again.
 	mustOffer(t, q, Logs, req('c', 1), 1)
-	if got := q.Stats().Signal(Traces).Evicted; got != (Tally{1, 1, 1}) {
+	if got := q.Stats().Signal(Traces).Evicted; got != (Tally{1, 1, 1, 1}) {
 		t.Errorf("evicted = %+v", got)
 	}
 	checkInvariants(t, q)
@@ -312,7 +312,7 @@ func TestSettleAccounting(t *testing.T) {
 	b.Requeue() // ignored too
 	b.Drop()    // and this
 	st := q.Stats().Signal(Traces)
-	if st.Exported != (Tally{2, 3, 30}) || st.InFlight != (Tally{}) || st.Queued != (Tally{1, 3, 30}) || st.ExportFailed != (Tally{}) {
+	if st.Exported != (Tally{2, 3, 30, 30}) || st.InFlight != (Tally{}) || st.Queued != (Tally{1, 3, 30, 30}) || st.ExportFailed != (Tally{}) {
 		t.Fatalf("after Done: %+v", st)
 	}
 	// The exported bytes are back in the budget, exactly.
@@ -324,7 +324,7 @@ func TestSettleAccounting(t *testing.T) {
 	b = q.Take(Traces, 0, 0) // c, d
 	b.Drop()
 	st = q.Stats().Signal(Traces)
-	if st.ExportFailed != (Tally{2, 10, 100}) || st.InFlight != (Tally{}) || st.Queued != (Tally{}) {
+	if st.ExportFailed != (Tally{2, 10, 100, 100}) || st.InFlight != (Tally{}) || st.Queued != (Tally{}) {
 		t.Fatalf("after Drop: %+v", st)
 	}
 	checkInvariants(t, q)
@@ -338,11 +338,11 @@ func TestRequeueOrder(t *testing.T) {
 	b1 := q.Take(Logs, 0, 2) // a b
 	mustOffer(t, q, Logs, req('e', 1), 1)
 	b1.Requeue()
-	if got := q.Stats().Signal(Logs); got.Queued != (Tally{5, 5, 5}) || got.InFlight != (Tally{}) {
+	if got := q.Stats().Signal(Logs); got.Queued != (Tally{5, 5, 5, 5}) || got.InFlight != (Tally{}) {
 		t.Fatalf("after Requeue: %+v", got)
 	}
-	if b := q.Take(Logs, 0, 0); string(b.Bytes()) != "abcde" {
-		t.Fatalf("after requeue = %q, want abcde", b.Bytes())
+	if b := q.Take(Logs, 0, 0); string(bytesOf(b)) != "abcde" {
+		t.Fatalf("after requeue = %q, want abcde", bytesOf(b))
 	} else {
 		b.Requeue()
 	}
@@ -354,8 +354,8 @@ func TestRequeueOrder(t *testing.T) {
 	mustOffer(t, q, Logs, req('f', 1), 1)
 	b1.Requeue()
 	b2.Requeue()
-	if b := q.Take(Logs, 0, 0); string(b.Bytes()) != "abcdef" {
-		t.Fatalf("out-of-order requeue = %q, want abcdef", b.Bytes())
+	if b := q.Take(Logs, 0, 0); string(bytesOf(b)) != "abcdef" {
+		t.Fatalf("out-of-order requeue = %q, want abcdef", bytesOf(b))
 	}
 	checkInvariants(t, q)
 }
@@ -370,11 +370,11 @@ func TestRequeuedAreEvictedFirst(t *testing.T) {
 	b.Requeue()
 	mustOffer(t, q, Metrics, req('m', 1), 1) // evicts a, the oldest
 	st := q.Stats()
-	if st.Signal(Traces).Evicted != (Tally{1, 1, 1}) || st.Signal(Logs).Evicted != (Tally{}) {
+	if st.Signal(Traces).Evicted != (Tally{1, 1, 1, 1}) || st.Signal(Logs).Evicted != (Tally{}) {
 		t.Fatalf("evicted traces %+v logs %+v", st.Signal(Traces).Evicted, st.Signal(Logs).Evicted)
 	}
-	if b := q.Take(Traces, 0, 0); string(b.Bytes()) != "b" {
-		t.Fatalf("traces = %q", b.Bytes())
+	if b := q.Take(Traces, 0, 0); string(bytesOf(b)) != "b" {
+		t.Fatalf("traces = %q", bytesOf(b))
 	}
 	checkInvariants(t, q)
 }
@@ -389,7 +389,7 @@ func TestRingGrowAndWrap(t *testing.T) {
 			next++
 		}
 		b := q.Take(Metrics, 0, round%5+1)
-		for _, c := range b.Bytes() {
+		for _, c := range bytesOf(b) {
 			if c != byte(want) {
 				t.Fatalf("round %d: got %d, want %d", round, c, byte(want))
 			}
@@ -403,4 +403,14 @@ func TestRingGrowAndWrap(t *testing.T) {
 		}
 	}
 	checkInvariants(t, q)
+}
+
+// bytesOf is b.Bytes() for batches whose requests are all held
+// uncompressed, which cannot fail.
+func bytesOf(b *Batch) []byte {
+	p, err := b.Bytes()
+	if err != nil {
+		panic(err)
+	}
+	return p
 }

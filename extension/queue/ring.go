@@ -1,10 +1,21 @@
 package queue
 
+import "github.com/lambdaotel/lambdaotel/internal/gzjoin"
+
 // entry is one queued export request.
 type entry struct {
-	body  []byte
-	items int64
-	seq   uint64 // arrival order across all signals; eviction picks the smallest
+	// body is the request's protobuf encoding or, when segs is set, the
+	// gzip body it arrived in, whose members segs describes.
+	body    []byte
+	segs    []gzjoin.Segment
+	encoded int64 // length of the protobuf encoding
+	items   int64
+	seq     uint64 // arrival order across all signals; eviction picks the smallest
+}
+
+// tally is what the entry counts for.
+func (e *entry) tally() Tally {
+	return Tally{Requests: 1, Items: e.items, Bytes: int64(len(e.body)), Encoded: e.encoded}
 }
 
 // ring is a FIFO of entries in a power-of-two circular buffer. It grows by

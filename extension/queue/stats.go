@@ -5,19 +5,26 @@ package queue
 type Tally struct {
 	Requests int64
 	Items    int64
-	Bytes    int64
+	// Bytes is the memory the requests take as held: compressed for those
+	// kept in the gzip form they arrived in. The budget counts these.
+	Bytes int64
+	// Encoded is the length of their protobuf encoding, what an export
+	// request made of them carries before compression.
+	Encoded int64
 }
 
 func (t *Tally) add(u Tally) {
 	t.Requests += u.Requests
 	t.Items += u.Items
 	t.Bytes += u.Bytes
+	t.Encoded += u.Encoded
 }
 
 func (t *Tally) sub(u Tally) {
 	t.Requests -= u.Requests
 	t.Items -= u.Items
 	t.Bytes -= u.Bytes
+	t.Encoded -= u.Encoded
 }
 
 // SignalStats are one signal's counters. Received, Exported and the drop

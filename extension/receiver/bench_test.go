@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 )
 
 // discardWriter is a reusable ResponseWriter, so benchmarks measure the
@@ -40,11 +43,15 @@ type rewindBody struct{ bytes.Reader }
 func (*rewindBody) Close() error { return nil }
 
 func benchHandler(b *testing.B, spans int, ce string, chunked bool) {
+	benchHandlerSink(b, nopSink{}, spans, ce, chunked)
+}
+
+func benchHandlerSink(b *testing.B, sink Sink, spans int, ce string, chunked bool) {
 	body := mustMarshal(b, testTraces(spans))
 	if ce == "gzip" {
 		body = gz(b, body)
 	}
-	rc := New(nopSink{}, nil, Options{})
+	rc := New(sink, nil, Options{})
 	rb := &rewindBody{}
 	r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:4318/v1/traces", nil)
 	if err != nil {
@@ -95,6 +102,19 @@ func BenchmarkHandlerProtobufGzip(b *testing.B) {
 		b.Run(fmt.Sprintf("spans=%d", n), func(b *testing.B) { benchHandler(b, n, "gzip", false) })
 	}
 }
+
+// BenchmarkHandlerProtobufGzipHeld is the extension's gzip path: inflated
+// and validated, then kept compressed (the Sink is a GzipSink).
+func BenchmarkHandlerProtobufGzipHeld(b *testing.B) {
+	for _, n := range []int{10, 512} {
+		b.Run(fmt.Sprintf("spans=%d", n), func(b *testing.B) { benchHandlerSink(b, nopGzipSink{}, n, "gzip", false) })
+	}
+}
+
+// nopGzipSink accepts everything, compressed or not, and keeps nothing.
+type nopGzipSink struct{ nopSink }
+
+func (nopGzipSink) OfferGzip(wire.Signal, []byte, []gzjoin.Segment, int, int) error { return nil }
 
 // BenchmarkHandlerJSON is the conversion at the door, for comparison.
 func BenchmarkHandlerJSON(b *testing.B) {

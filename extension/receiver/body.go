@@ -1,8 +1,6 @@
 package receiver
 
 import (
-	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,14 +78,8 @@ func parseContentEncoding(vals []string) (gz, ok bool) {
 	return false, false
 }
 
-// errDecompressedTooLarge is returned when a gzip body inflates past the cap.
-var errDecompressedTooLarge = errors.New("decompressed body too large")
-
-// errBadGzip marks gzip format errors, so they map to 400 and never to 500.
-type errBadGzip struct{ err error }
-
-func (e errBadGzip) Error() string { return "invalid gzip body: " + e.err.Error() }
-func (e errBadGzip) Unwrap() error { return e.err }
+// errDecompressedTooLarge is returned when a body is larger than the cap.
+var errDecompressedTooLarge = errors.New("body too large")
 
 // readExact reads a body of known length into a fresh slice of exactly that
 // length. net/http guarantees the body is no longer than Content-Length, and
@@ -102,46 +94,6 @@ func readExact(body io.Reader, n int64) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
-}
-
-// readScratch reads the whole body, gunzipping it if gz, into sc. The result
-// aliases sc.b: the caller must copy out anything it keeps past putScratch.
-func (rc *Receiver) readScratch(w http.ResponseWriter, r *http.Request, sc *scratch, gz bool) ([]byte, error) {
-	// MaxBytesReader caps the body as sent (the compressed size for gzip)
-	// and makes net/http close the connection if the client keeps sending.
-	src := http.MaxBytesReader(w, r.Body, rc.max)
-	if !gz {
-		var err error
-		sc.b, err = readLimited(src, sc.b, rc.max)
-		return sc.b, err
-	}
-	g := getGunzip()
-	defer putGunzip(g)
-	g.br.Reset(src)
-	if err := g.zr.Reset(g.br); err != nil {
-		return nil, gzipError(err)
-	}
-	// The cap applies to the decompressed size as well, so a small body
-	// that inflates enormously (a decompression bomb) stops at max+1 bytes.
-	var err error
-	sc.b, err = readLimited(g.zr, sc.b, rc.max)
-	if err != nil {
-		return nil, gzipError(err)
-	}
-	return sc.b, nil
-}
-
-// gzipError classifies an error from the gzip reader: size and transport
-// errors pass through, anything else is a malformed gzip stream.
-func gzipError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || errors.Is(err, errDecompressedTooLarge) {
-		return err
-	}
-	if errors.Is(err, io.EOF) {
-		err = io.ErrUnexpectedEOF // an empty body is not a gzip stream
-	}
-	return errBadGzip{err}
 }
 
 // readLimited reads src to EOF, appending to buf[:0]; it fails with
@@ -210,25 +162,6 @@ func putScratch(sc *scratch) {
 	}
 	sc.b = sc.b[:0]
 	scratchPool.Put(sc)
-}
-
-// gunzip pairs a gzip.Reader with the bufio.Reader it reads through: without
-// one, gzip.Reader.Reset allocates a fresh bufio.Reader on every request.
-type gunzip struct {
-	br *bufio.Reader
-	zr *gzip.Reader
-}
-
-var gunzipPool = sync.Pool{New: func() any {
-	return &gunzip{br: bufio.NewReaderSize(nil, 4096), zr: new(gzip.Reader)}
-}}
-
-func getGunzip() *gunzip { return gunzipPool.Get().(*gunzip) }
-
-func putGunzip(g *gunzip) {
-	// Drop references to the request so the pool does not keep it alive.
-	g.br.Reset(nil)
-	gunzipPool.Put(g)
 }
 
 // writeStatus writes an OTLP error response: a google.rpc.Status with only

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricspb "go.opentelemetry.io/proto/otlp/metrics/v1"
@@ -145,6 +146,23 @@ func gz(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// gzStored gzips b without compression (stored blocks): larger than b.
+func gzStored(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := zw.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -419,4 +437,31 @@ func padded(n int) []byte {
 		}
 	}
 	panic("padded: no fit")
+}
+
+// gzOffer is one call to recGzipSink.OfferGzip.
+type gzOffer struct {
+	sig            wire.Signal
+	gz             []byte
+	segs           []gzjoin.Segment
+	encoded, items int
+}
+
+// recGzipSink is a recSink that also takes requests held compressed.
+type recGzipSink struct {
+	recSink
+	gzOffers []gzOffer
+}
+
+func (s *recGzipSink) OfferGzip(sig wire.Signal, gz []byte, segs []gzjoin.Segment, encoded, items int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gzOffers = append(s.gzOffers, gzOffer{sig, gz, segs, encoded, items})
+	return s.err
+}
+
+func (s *recGzipSink) allGzip() []gzOffer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]gzOffer(nil), s.gzOffers...)
 }

@@ -54,6 +54,7 @@ import (
 	"strings"
 
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 )
 
 // DefaultMaxRequestBytes is the request size cap used when
@@ -84,6 +85,19 @@ type Sink interface {
 	Offer(sig wire.Signal, body []byte, items int) error
 }
 
+// GzipSink is implemented by a Sink that can hold a request in the gzip
+// form it arrived in. The receiver still inflates and validates every
+// request; it then offers gz, the gzip body as sent, with its members as
+// gzjoin found them (aliasing gz) and the length of the valid protobuf
+// they inflate to. Held so, a request takes a fraction of the memory, and
+// a gzip export splices it instead of compressing it again. The receiver
+// uses OfferGzip only when the gzip body is the smaller; the GzipSink owns
+// gz and segs from the call on, as with Offer.
+type GzipSink interface {
+	Sink
+	OfferGzip(sig wire.Signal, gz []byte, segs []gzjoin.Segment, encoded, items int) error
+}
+
 // Completer learns that the function finished an invocation, from
 // POST /invocation/complete.
 type Completer interface {
@@ -110,6 +124,7 @@ type Options struct {
 // no per-request state between requests.
 type Receiver struct {
 	sink       Sink
+	gzSink     GzipSink // sink, when it is one
 	completer  Completer
 	max        int64
 	log        *slog.Logger
@@ -127,6 +142,7 @@ func New(sink Sink, completer Completer, opts Options) *Receiver {
 	if rc.max <= 0 {
 		rc.max = DefaultMaxRequestBytes
 	}
+	rc.gzSink, _ = sink.(GzipSink)
 	if rc.log == nil {
 		rc.log = slog.New(slog.DiscardHandler)
 	}
@@ -290,14 +306,14 @@ func (rc *Receiver) serveExport(w http.ResponseWriter, r *http.Request, sig wire
 		return
 	}
 
-	body, counts, status, msg := rc.readRequest(w, r, sig, ct, gz)
+	req, counts, status, msg := rc.readRequest(w, r, sig, ct, gz)
 	if status != http.StatusOK {
 		rc.fail(w, r, sig, ct, status, msg)
 		return
 	}
 
-	if err := rc.sink.Offer(sig, body, counts.Items); err != nil {
-		// body belongs to the Sink now, even on error: do not touch it.
+	if err := rc.offer(sig, req, counts.Items); err != nil {
+		// The body belongs to the Sink now, even on error: do not touch it.
 		switch {
 		case errors.Is(err, ErrFull):
 			w.Header()["Retry-After"] = retryAfter
@@ -341,51 +357,106 @@ func (rc *Receiver) reject(ctx context.Context, sig wire.Signal, status int, msg
 	}
 }
 
+// accepted is a valid request ready for the Sink: proto, its protobuf
+// encoding, or (segs set) gz, the gzip body it inflates from, with encoded
+// the length it inflates to.
+type accepted struct {
+	proto   []byte
+	gz      []byte
+	segs    []gzjoin.Segment
+	encoded int
+}
+
+// offer hands req to the Sink in the form it is held.
+func (rc *Receiver) offer(sig wire.Signal, req accepted, items int) error {
+	if req.segs != nil {
+		return rc.gzSink.OfferGzip(sig, req.gz, req.segs, req.encoded, items)
+	}
+	return rc.sink.Offer(sig, req.proto, items)
+}
+
 // readRequest reads, decompresses, converts (JSON) and validates the body.
-// On success it returns status 200, a body the caller may hand to the Sink,
-// and its counts; otherwise the status and message to answer with.
-func (rc *Receiver) readRequest(w http.ResponseWriter, r *http.Request, sig wire.Signal, ct contentType, gz bool) (body []byte, counts wire.Counts, status int, msg string) {
+// On success it returns status 200, a request the caller may hand to the
+// Sink, and its counts; otherwise the status and message to answer with.
+func (rc *Receiver) readRequest(w http.ResponseWriter, r *http.Request, sig wire.Signal, ct contentType, gz bool) (req accepted, counts wire.Counts, status int, msg string) {
 	if r.ContentLength > rc.max {
 		// Refuse before reading a byte. The cap applies to the body as
 		// sent too, so a compressed body over the cap is refused as well.
-		return nil, counts, http.StatusRequestEntityTooLarge, tooLargeMessage(rc.max)
+		return req, counts, http.StatusRequestEntityTooLarge, tooLargeMessage(rc.max)
 	}
 	var (
-		data []byte
+		data []byte // the body as sent
 		sc   *scratch
 		err  error
 	)
-	if !gz && !ct.json && r.ContentLength >= 0 {
+	if r.ContentLength >= 0 && !ct.json {
 		// The common case: protobuf with a known length. Read straight
-		// into the slice the Sink will own; nothing to copy or pool.
+		// into a slice the Sink can own: the protobuf itself, or the gzip
+		// body it may keep.
 		data, err = readExact(r.Body, r.ContentLength)
 	} else {
 		sc = getScratch()
 		defer putScratch(sc)
-		data, err = rc.readScratch(w, r, sc, gz)
+		sc.b, err = readLimited(http.MaxBytesReader(w, r.Body, rc.max), sc.b, rc.max)
+		data = sc.b
 	}
 	if err != nil {
 		status, msg = readErrorStatus(err, rc.max)
-		return nil, counts, status, msg
+		return req, counts, status, msg
+	}
+
+	var segs []gzjoin.Segment
+	if gz {
+		if sc != nil && !ct.json {
+			// Kept past the scratch buffer's return if the Sink holds
+			// it compressed: give it its own exactly-sized copy.
+			data = append(make([]byte, 0, len(data)), data...)
+		}
+		in := getScratch()
+		defer putScratch(in)
+		// The cap applies to the decompressed size as well, so a small
+		// body that inflates enormously (a decompression bomb) stops at
+		// the cap.
+		in.b, segs, err = gzjoin.Gunzip(in.b[:0], data, int(rc.max), nil)
+		if err != nil {
+			if errors.Is(err, gzjoin.ErrTooLarge) {
+				return req, counts, http.StatusRequestEntityTooLarge, tooLargeMessage(rc.max)
+			}
+			return req, counts, http.StatusBadRequest, "invalid gzip body: " + err.Error()
+		}
+		if ct.json {
+			data = in.b
+		} else {
+			counts, err = wire.Validate(sig, in.b)
+			if err != nil {
+				return req, counts, http.StatusBadRequest, err.Error()
+			}
+			if rc.gzSink != nil && len(data) < len(in.b) {
+				return accepted{gz: data, segs: segs, encoded: len(in.b)}, counts, http.StatusOK, ""
+			}
+			// Not worth keeping compressed (or no Sink that can):
+			// an exactly-sized copy of the protobuf.
+			return accepted{proto: append(make([]byte, 0, len(in.b)), in.b...)}, counts, http.StatusOK, ""
+		}
 	}
 
 	if ct.json {
 		// The converted protobuf is a fresh slice; data (scratch) is
 		// released by the deferred putScratch.
-		body, counts, err = protobufFromJSON(sig, data)
+		body, counts, err := protobufFromJSON(sig, data)
 		if err != nil {
-			return nil, counts, http.StatusBadRequest, err.Error()
+			return req, counts, http.StatusBadRequest, err.Error()
 		}
-		return body, counts, http.StatusOK, ""
+		return accepted{proto: body}, counts, http.StatusOK, ""
 	}
 	counts, err = wire.Validate(sig, data)
 	if err != nil {
-		return nil, counts, http.StatusBadRequest, err.Error()
+		return req, counts, http.StatusBadRequest, err.Error()
 	}
 	if sc != nil {
 		// Hand the Sink its own exactly-sized copy; the scratch buffer goes
 		// back to the pool.
 		data = append(make([]byte, 0, len(data)), data...)
 	}
-	return data, counts, http.StatusOK, ""
+	return accepted{proto: data}, counts, http.StatusOK, ""
 }

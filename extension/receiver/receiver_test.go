@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -417,4 +418,76 @@ func TestNewPanicsOnNilSink(t *testing.T) {
 		}
 	}()
 	New(nil, nil, Options{})
+}
+
+// TestGzipSinkHoldsCompressed: a Sink that can hold requests compressed
+// gets a gzip request as it was sent — exactly sized, with segments that
+// inflate to the validated protobuf — when that is the smaller form, and
+// the protobuf otherwise.
+func TestGzipSinkHoldsCompressed(t *testing.T) {
+	big := mustMarshal(t, testTraces(50))
+	small := mustMarshal(t, testTraces(1))
+	// Two gzip members, each a whole request: their concatenation is one
+	// valid request, as for any concatenated OTLP requests.
+	half1, half2 := mustMarshal(t, testTraces(20)), mustMarshal(t, testTraces(30))
+	for _, tc := range []struct {
+		name       string
+		sent, want []byte
+		segs       int // 0: offered uncompressed
+		chunked    bool
+	}{
+		{"compressible", gz(t, big), big, 1, false},
+		{"compressible chunked", gz(t, big), big, 1, true},
+		{"two members", append(gz(t, half1), gz(t, half2)...), append(append([]byte(nil), half1...), half2...), 2, false},
+		{"not smaller compressed", gzStored(t, small), small, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &recGzipSink{}
+			w := serve(t, New(sink, nil, Options{}), req{path: PathTraces, ce: "gzip", body: tc.sent, chunked: tc.chunked})
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d, body %q", w.Code, statusMessage(t, w))
+			}
+			plain, held := sink.all(), sink.allGzip()
+			if tc.segs == 0 {
+				if len(held) != 0 || len(plain) != 1 || !bytes.Equal(plain[0].body, tc.want) {
+					t.Fatalf("got %d plain, %d compressed offers; want the protobuf, uncompressed", len(plain), len(held))
+				}
+				return
+			}
+			if len(plain) != 0 || len(held) != 1 {
+				t.Fatalf("got %d plain, %d compressed offers; want one compressed", len(plain), len(held))
+			}
+			o := held[0]
+			if !bytes.Equal(o.gz, tc.sent) || cap(o.gz) != len(o.gz) {
+				t.Errorf("held %d bytes (cap %d), want the %d bytes sent, exactly sized", len(o.gz), cap(o.gz), len(tc.sent))
+			}
+			if o.encoded != len(tc.want) || o.items != 50 || o.sig != wire.Traces || len(o.segs) != tc.segs {
+				t.Errorf("offer: encoded %d items %d sig %v segs %d; want %d 50 traces %d", o.encoded, o.items, o.sig, len(o.segs), len(tc.want), tc.segs)
+			}
+			var got []byte
+			for _, sg := range o.segs {
+				var err error
+				if got, _, err = gzjoin.Inflate(got, sg.Data, len(tc.want)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !bytes.Equal(got, tc.want) {
+				t.Error("the segments do not inflate to the request")
+			}
+		})
+	}
+}
+
+// TestGzipSinkInvalidNotOffered: a gzip body whose protobuf is malformed
+// reaches no Sink, compressed or not.
+func TestGzipSinkInvalidNotOffered(t *testing.T) {
+	sink := &recGzipSink{}
+	bad := append(mustMarshal(t, testTraces(20)), 0x0a, 0x05, 1) // truncated field
+	w := serve(t, New(sink, nil, Options{}), req{path: PathTraces, ce: "gzip", body: gz(t, bad)})
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400", w.Code)
+	}
+	if len(sink.all())+len(sink.allGzip()) != 0 {
+		t.Fatal("a malformed request was offered")
+	}
 }
