@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/gzjoin"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -59,7 +60,7 @@ func FuzzJSONToProtobuf(f *testing.F) {
 // FuzzHandler sends arbitrary bodies with arbitrary Content-Type and
 // Content-Encoding to the export routes. The handler must never panic,
 // answer only 200, 400, 413 or 415, and offer the sink only valid requests,
-// and only when it answers 200.
+// and only when it answers 200 — held compressed or not.
 func FuzzHandler(f *testing.F) {
 	traces := mustMarshal(f, testTraces(2))
 	f.Add(uint8(0), "application/x-protobuf", "", traces)
@@ -77,8 +78,12 @@ func FuzzHandler(f *testing.F) {
 	paths := []string{PathTraces, PathMetrics, PathLogs}
 	f.Fuzz(func(t *testing.T, p uint8, ct, ce string, body []byte) {
 		sig := wire.Signal(p % 3)
-		sink := &recSink{}
-		rc := New(sink, nil, Options{MaxRequestBytes: 32 << 10})
+		sink := &recGzipSink{}
+		var s Sink = sink
+		if p&32 != 0 {
+			s = &sink.recSink // a Sink that cannot hold requests compressed
+		}
+		rc := New(s, nil, Options{MaxRequestBytes: 32 << 10})
 		r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1"+paths[sig], bytes.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
@@ -95,6 +100,20 @@ func FuzzHandler(f *testing.F) {
 		w := newDiscardWriter()
 		rc.ServeHTTP(w, r)
 		offers := sink.all()
+		// A request held compressed is checked as what it inflates to.
+		for _, o := range sink.allGzip() {
+			var raw []byte
+			for _, sg := range o.segs {
+				var err error
+				if raw, _, err = gzjoin.Inflate(raw, sg.Data, 32<<10); err != nil {
+					t.Fatalf("held segments do not inflate: %v", err)
+				}
+			}
+			if len(raw) != o.encoded || len(o.gz) >= len(raw) || !bytes.Equal(o.gz, body) {
+				t.Fatalf("held %d bytes for %d encoded (sent %d)", len(o.gz), o.encoded, len(body))
+			}
+			offers = append(offers, offer{o.sig, raw, o.items})
+		}
 		switch w.status {
 		case 200:
 			if len(offers) != 1 {
