@@ -102,25 +102,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	tracker := lifecycle.NewTracker()
 	managed := opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances"
-	exp, err := export.New(cfg.Exporter, export.Options{Logger: log, Stdout: opts.Stdout})
-	if err != nil {
-		// Unusable configuration: say so where Lambda shows it (the init
-		// failure), not only in a log line of a process that vanished.
-		err = fmt.Errorf("exporter: %w", err)
-		ext := lifecycle.New(api, lifecycle.NewTracker(), nil, lifecycle.Options{Name: opts.Name, ManagedInstances: managed, Logger: log})
-		if _, rerr := ext.Register(ctx); rerr == nil {
-			_ = ext.InitError(ctx, "Extension.ConfigError", err.Error())
-		}
-		return err
-	}
-	if cfg.Exporter.Endpoint == "" && cfg.Exporter.TracesEndpoint == "" && cfg.Exporter.MetricsEndpoint == "" && cfg.Exporter.LogsEndpoint == "" {
-		log.Info("no OTLP endpoint configured: telemetry is written to stdout as otlp_fallback lines")
-	}
-	fl := flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log,
-		flush.WithFallbackCost(fallbackCost(opts.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))))
 
+	// Only what the receivers need comes before the register call: Lambda
+	// starts the function's runtime once every extension has registered, so
+	// everything after it (the exporter, the Telemetry API) overlaps the
+	// function's own init instead of adding to the cold start. The flusher
+	// is set before Run, the first to use it.
 	pt := newPlatformTelemetry()
-	obs := &observed{fl: fl, q: q, exp: exp, rec: selfmetrics.New(started), now: time.Now, pt: pt,
+	obs := &observed{q: q, rec: selfmetrics.New(started), now: time.Now, pt: pt,
 		emit: cfg.SelfMetrics.On(cfg.Exporter), interval: cfg.SelfMetrics.Interval, last: started}
 	ext := lifecycle.New(api, tracker, obs, lifecycle.Options{
 		Name: opts.Name, ManagedInstances: managed,
@@ -151,6 +140,16 @@ func Run(ctx context.Context, opts Options) error {
 			srv, err = rc.Start(ln)
 		}
 		listenErr = err
+		if err == nil {
+			// Deferred, so that every return stops it. By then the final
+			// flush has run: a client stalled mid-request must not keep
+			// the process past its SHUTDOWN deadline.
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+				_ = srv.Shutdown(sctx)
+				cancel()
+			}()
+		}
 	}
 	// OTLP/gRPC is optional: unlike the HTTP receiver, which carries the
 	// completion signal, a failure here is logged and the extension works on.
@@ -178,6 +177,20 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	exp, err := export.New(cfg.Exporter, export.Options{Logger: log, Stdout: opts.Stdout})
+	if err != nil {
+		// Unusable configuration: say so where Lambda shows it (the init
+		// failure), not only in a log line of a process that vanished.
+		err = fmt.Errorf("exporter: %w", err)
+		_ = ext.InitError(ctx, "Extension.ConfigError", err.Error())
+		return err
+	}
+	if cfg.Exporter.Endpoint == "" && cfg.Exporter.TracesEndpoint == "" && cfg.Exporter.MetricsEndpoint == "" && cfg.Exporter.LogsEndpoint == "" {
+		log.Info("no OTLP endpoint configured: telemetry is written to stdout as otlp_fallback lines")
+	}
+	obs.exp = exp
+	obs.fl = flush.New(q, sender{exp}, exp, cfg.Flush.MaxBatchBytes, cfg.Flush.MaxBatchEntries, log,
+		flush.WithFallbackCost(fallbackCost(opts.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))))
 	res, badAttrs := resource.FromEnv(opts.Getenv, rr.AccountID)
 	if badAttrs > 0 {
 		log.Warn("configuration", "problem", fmt.Sprintf("OTEL_RESOURCE_ATTRIBUTES: %d entries are not key=value with a percent-encoded value", badAttrs))
@@ -234,13 +247,6 @@ func Run(ctx context.Context, opts Options) error {
 		return errors.New(msg)
 	}
 	err = ext.Run(ctx)
-	if srv != nil {
-		// The final flush has run; a client stalled mid-request must not
-		// keep the process past its SHUTDOWN deadline.
-		sctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		_ = srv.Shutdown(sctx)
-		cancel()
-	}
 	log.LogAttrs(context.Background(), slog.LevelInfo, "lambdaotel-extension stopped", selfmetrics.LogAttrs(obs.snapshot())...)
 	if errors.Is(err, lifecycle.ErrShutdown) {
 		return nil
