@@ -50,6 +50,7 @@ type runConfig struct {
 	memoryMB                             int
 	outDir, date                         string
 	arm64                                bool
+	keep                                 bool
 	workDir                              string
 }
 
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&cfg.outDir, "out", "results", "directory for <date>.md and its charts")
 	flag.StringVar(&cfg.date, "date", time.Now().Format("2006-01-02"), "date in the results' file names")
 	flag.BoolVar(&cfg.arm64, "arm64", true, "also build linux/arm64 binaries, for their sizes")
+	flag.BoolVar(&cfg.keep, "keep", false, "build with symbols and keep the binaries, to profile a run (e.g. under perf record -a -g); the sizes are then not the budget's")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "vscollector:", err)
@@ -100,7 +102,11 @@ func run(cfg runConfig) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if cfg.keep {
+		progress("keeping %s (unstripped binaries, for perf)", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	cfg.workDir = work
 
 	res := &results{cfg: cfg, machine: machineInfo(), sizes: map[string]map[string]int64{extName: {}, colName: {}}}
@@ -121,7 +127,7 @@ func run(cfg runConfig) error {
 			out := filepath.Join(work, b.name+"-"+arch)
 			progress("building %s for linux/%s (the collector takes minutes on a cold cache)", b.name, arch)
 			start := time.Now()
-			if err := goBuild(b.dir, b.pkg, out, arch); err != nil {
+			if err := goBuild(b.dir, b.pkg, out, arch, !cfg.keep); err != nil {
 				return err
 			}
 			fi, err := os.Stat(out)
@@ -284,8 +290,12 @@ func goOutput(dir string, args ...string) (string, error) {
 }
 
 // goBuild builds as a layer is built: stripped, static, trimmed paths.
-func goBuild(dir, pkg, out, arch string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+func goBuild(dir, pkg, out, arch string, strip bool) error {
+	ld := "-ldflags=-s -w"
+	if !strip {
+		ld = "-ldflags="
+	}
+	cmd := exec.Command("go", "build", "-trimpath", ld, "-o", out, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -68,7 +68,7 @@ func buildFloor(dir string) (string, error) {
 		return "", err
 	}
 	out := filepath.Join(dir, "floor-amd64")
-	return out, goBuild(src, ".", out, "amd64")
+	return out, goBuild(src, ".", out, "amd64", true)
 }
 
 // startFloor runs the floor program and returns exec → listening.
@@ -167,9 +167,21 @@ type throughputStats struct {
 	load      loadResult
 	hwm       int64 // VmHWM at the end
 	gzipOut   bool  // every export to the sink was gzipped
+	// exports, wireBytes and multiMember are the requests the sink got
+	// during the run, their bytes as sent, and how many held more than
+	// one gzip member.
+	exports, wireBytes, multiMember int64
 	// dropped is what the extension reports dropped in its last log line
 	// (-1 when not known).
 	dropped int64
+}
+
+// bytesPerSpan is what the program sent the sink per span delivered.
+func (t throughputStats) bytesPerSpan() float64 {
+	if t.delivered == 0 {
+		return 0
+	}
+	return float64(t.wireBytes) / float64(t.delivered)
 }
 
 // cpuPerSpan is CPU per span delivered to the sink: spans a program
@@ -212,6 +224,7 @@ func measureThroughput(ctx context.Context, in *instance, s *sink, bodies [][]by
 		}
 	}
 	base, reqs0, gz0, _ := s.stats()
+	wire0, multi0 := s.wire()
 	want := base + st.spans
 	cpu0, err := procCPU(in.pid())
 	if err != nil {
@@ -264,6 +277,8 @@ func measureThroughput(ctx context.Context, in *instance, s *sink, bodies [][]by
 		return st, err
 	}
 	spans, reqs1, gz1, _ := s.stats()
+	wire1, multi1 := s.wire()
+	st.exports, st.wireBytes, st.multiMember = reqs1-reqs0, wire1-wire0, multi1-multi0
 	st.delivered = min(spans-base, st.spans)
 	st.wall, st.cpu = end.Sub(t0), cpu1-cpu0
 	st.gzipOut = gz1-gz0 == reqs1-reqs0

@@ -104,6 +104,9 @@ func (r *results) otherTable() string {
 	row("CPU per span received (delivered or not)", us(et.cpuPerSpanReceived()), us(ct.cpuPerSpanReceived()),
 		ratio(float64(et.cpuPerSpanReceived()), float64(ct.cpuPerSpanReceived())))
 	row("peak RSS (VmHWM) after that load", mibStr(et.hwm), mibStr(ct.hwm), ratio(float64(et.hwm), float64(ct.hwm)))
+	row("exports to the sink for that load: requests, and gzipped bytes per span delivered", exportsStr(et), exportsStr(ct),
+		ratio(et.bytesPerSpan(), ct.bytesPerSpan()))
+	row("… exports whose gzip body held more than one member", fmt.Sprint(et.multiMember), fmt.Sprint(ct.multiMember), "—")
 	row("503/429 answers retried during that load", fmt.Sprint(et.load.retried), fmt.Sprint(ct.load.retried), "—")
 	row("spans of that load delivered to the sink / sent (all accepted)", fmt.Sprintf("%d / %d", et.delivered, et.spans),
 		fmt.Sprintf("%d / %d", ct.delivered, ct.spans), "—")
@@ -246,6 +249,10 @@ func (r *results) render() map[string]string {
 	md.WriteString(r.method())
 	files[d+".md"] = md.String()
 	return files
+}
+
+func exportsStr(t throughputStats) string {
+	return fmt.Sprintf("%d, %.1f B", t.exports, t.bytesPerSpan())
 }
 
 func (r *results) method() string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -29,8 +30,12 @@ type sink struct {
 	otherSpans int64
 	requests   int64
 	gzipped    int64
-	errs       []error
-	waiters    []*spanWaiter
+	// wireBytes is what arrived as sent (compressed); multiMember counts
+	// gzip bodies of more than one member, which some backends' gunzip
+	// would cut short after the first.
+	wireBytes, multiMember int64
+	errs                   []error
+	waiters                []*spanWaiter
 }
 
 type spanWaiter struct {
@@ -59,20 +64,18 @@ func (s *sink) close() {
 }
 
 func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var body io.Reader = r.Body
-	gz := r.Header.Get("Content-Encoding") == "gzip"
-	if gz {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			s.fail(w, err)
-			return
-		}
-		body = zr
-	}
-	b, err := io.ReadAll(body)
+	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		s.fail(w, err)
 		return
+	}
+	b, members := raw, 0
+	gz := r.Header.Get("Content-Encoding") == "gzip"
+	if gz {
+		if b, members, err = gunzipMembers(raw); err != nil {
+			s.fail(w, err)
+			return
+		}
 	}
 	n, other := 0, 0
 	if r.URL.Path == "/v1/traces" {
@@ -84,8 +87,12 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	s.mu.Lock()
 	s.requests++
+	s.wireBytes += int64(len(raw))
 	if gz {
 		s.gzipped++
+	}
+	if members > 1 {
+		s.multiMember++
 	}
 	s.spans += int64(n)
 	s.otherSpans += int64(other)
@@ -119,6 +126,39 @@ func (s *sink) stats() (spans, requests, gzipped int64, err error) {
 		err = s.errs[0]
 	}
 	return s.spans, s.requests, s.gzipped, err
+}
+
+// gunzipMembers inflates every member of a gzip body, one at a time so as
+// to count them.
+func gunzipMembers(raw []byte) ([]byte, int, error) {
+	br := bytes.NewReader(raw)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out bytes.Buffer
+	members := 0
+	for {
+		zr.Multistream(false)
+		if _, err := out.ReadFrom(zr); err != nil {
+			return nil, members, err
+		}
+		members++
+		if br.Len() == 0 {
+			return out.Bytes(), members, nil
+		}
+		if err := zr.Reset(br); err != nil {
+			return nil, members, err
+		}
+	}
+}
+
+// wire returns the bytes received as sent and the number of gzip bodies
+// of more than one member, so far.
+func (s *sink) wire() (bytes, multiMember int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wireBytes, s.multiMember
 }
 
 // foreignSpans is how many spans of other scopes than the load's arrived.
