@@ -239,6 +239,22 @@ func (w *bitWriter) writeStored(data []byte, final bool) {
 
 // writeFixed writes data as one fixed-Huffman block.
 func (w *bitWriter) writeFixed(data []byte, final bool) {
+	lens := fixedLitLens()
+	lcodes := canonical(lens[:])
+	dlens := make([]uint8, 30)
+	for i := range dlens {
+		dlens[i] = 5
+	}
+	dcodes := canonical(dlens)
+	w.bits(b2u(final), 1)
+	w.bits(1, 2)
+	w.tokens(lz77(data, 32768), lens[:], lcodes, dlens, dcodes)
+	w.code(lcodes[256], lens[256])
+}
+
+// fixedLitLens are the code lengths of the fixed literal/length code
+// (RFC 1951 3.2.6), written out here apart from the decoder's own table.
+func fixedLitLens() [288]uint8 {
 	var lens [288]uint8
 	for s := range lens {
 		switch {
@@ -252,16 +268,7 @@ func (w *bitWriter) writeFixed(data []byte, final bool) {
 			lens[s] = 8
 		}
 	}
-	lcodes := canonical(lens[:])
-	dlens := make([]uint8, 30)
-	for i := range dlens {
-		dlens[i] = 5
-	}
-	dcodes := canonical(dlens)
-	w.bits(b2u(final), 1)
-	w.bits(1, 2)
-	w.tokens(lz77(data, 32768), lens[:], lcodes, dlens, dcodes)
-	w.code(lcodes[256], lens[256])
+	return lens
 }
 
 func b2u(b bool) uint64 {

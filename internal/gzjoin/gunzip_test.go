@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -79,12 +80,7 @@ func isSubslice(outer, inner []byte) bool {
 
 func TestGunzipOracle(t *testing.T) {
 	payloads := testPayloads()
-	names := make([]string, 0, len(payloads))
-	for name := range payloads {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(payloads)) {
 		for _, level := range testLevels() {
 			t.Run(fmt.Sprintf("%s/%d", name, level), func(t *testing.T) {
 				src := gzipLevel(t, payloads[name], level)

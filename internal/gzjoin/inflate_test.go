@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"testing"
 )
 
@@ -41,12 +42,7 @@ func compareInflate(tb testing.TB, src []byte) (Segment, []byte, bool) {
 
 func TestInflateOracle(t *testing.T) {
 	payloads := testPayloads()
-	names := make([]string, 0, len(payloads))
-	for name := range payloads {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(payloads)) {
 		data := payloads[name]
 		for _, level := range testLevels() {
 			for _, flush := range []int{0, 1000} {
@@ -190,23 +186,8 @@ func handMade() []streamCase {
 		build(&w)
 		cases = append(cases, streamCase{name, w.bytes(0), valid})
 	}
-	fixedLits := func() ([]uint8, []uint32) {
-		var lens [288]uint8
-		for s := range lens {
-			switch {
-			case s < 144:
-				lens[s] = 8
-			case s < 256:
-				lens[s] = 9
-			case s < 280:
-				lens[s] = 7
-			default:
-				lens[s] = 8
-			}
-		}
-		return lens[:], canonical(lens[:])
-	}
-	fl, fc := fixedLits()
+	lens := fixedLitLens()
+	fl, fc := lens[:], canonical(lens[:])
 	fixedHeader := func(w *bitWriter) { w.bits(1, 1); w.bits(1, 2) }
 
 	add("reserved block type", false, func(w *bitWriter) { w.bits(1, 1); w.bits(3, 2); w.bits(0, 16) })
