@@ -49,7 +49,11 @@ func ListenOn(host string, port int, handle func(lambdaapi.TelemetryEvent), log 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	// Plain TCP: see receiver.Listen on Multipath TCP, which net.Listen
+	// would ask for.
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("telemetry listener: %w", err)
 	}
