@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
 	"github.com/lambdaotel/lambdaotel/extension/wire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // FallbackKey is the top-level key of a fallback line.
@@ -97,11 +96,11 @@ func splitTopLevel(body []byte, limit int) [][]byte {
 	var out [][]byte
 	start, off := 0, 0
 	for off < len(body) {
-		num, typ, n := protowire.ConsumeTag(body[off:])
+		num, typ, n := pbwire.ConsumeTag(body[off:])
 		if n < 0 {
 			return [][]byte{body}
 		}
-		m := protowire.ConsumeFieldValue(num, typ, body[off+n:])
+		m := pbwire.ConsumeFieldValue(num, typ, body[off+n:])
 		if m < 0 {
 			return [][]byte{body}
 		}

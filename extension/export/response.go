@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // maxMessage bounds backend-supplied text copied into errors and logs.
@@ -24,13 +24,13 @@ func parsePartialSuccess(contentType string, b []byte) (int64, string) {
 	var rejected int64
 	var msg string
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := pbwire.ConsumeTag(b)
 		if n < 0 {
 			return 0, ""
 		}
 		b = b[n:]
-		if num == 1 && typ == protowire.BytesType {
-			ps, n := protowire.ConsumeBytes(b)
+		if num == 1 && typ == pbwire.BytesType {
+			ps, n := pbwire.ConsumeBytes(b)
 			if n < 0 {
 				return 0, ""
 			}
@@ -49,7 +49,7 @@ func parsePartialSuccess(contentType string, b []byte) (int64, string) {
 			}
 			continue
 		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
+		n = pbwire.ConsumeFieldValue(num, typ, b)
 		if n < 0 {
 			return 0, ""
 		}
@@ -60,26 +60,26 @@ func parsePartialSuccess(contentType string, b []byte) (int64, string) {
 
 func parsePartialSuccessMessage(b []byte) (rejected int64, msg string, ok bool) {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := pbwire.ConsumeTag(b)
 		if n < 0 {
 			return 0, "", false
 		}
 		b = b[n:]
 		switch {
-		case num == 1 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
+		case num == 1 && typ == pbwire.VarintType:
+			v, n := pbwire.ConsumeVarint(b)
 			if n < 0 {
 				return 0, "", false
 			}
 			rejected, b = int64(v), b[n:]
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
+		case num == 2 && typ == pbwire.BytesType:
+			v, n := pbwire.ConsumeBytes(b)
 			if n < 0 {
 				return 0, "", false
 			}
 			msg, b = clip(v), b[n:]
 		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
+			n := pbwire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
 				return 0, "", false
 			}
@@ -128,19 +128,19 @@ func errorMessage(contentType string, b []byte) string {
 	if strings.HasPrefix(strings.ToLower(contentType), "application/x-protobuf") ||
 		strings.HasPrefix(strings.ToLower(contentType), "application/protobuf") {
 		for len(b) > 0 {
-			num, typ, n := protowire.ConsumeTag(b)
+			num, typ, n := pbwire.ConsumeTag(b)
 			if n < 0 {
 				return ""
 			}
 			b = b[n:]
-			if num == 2 && typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+			if num == 2 && typ == pbwire.BytesType {
+				v, n := pbwire.ConsumeBytes(b)
 				if n < 0 {
 					return ""
 				}
 				return clip(v)
 			}
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n = pbwire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
 				return ""
 			}

@@ -70,7 +70,7 @@
 // counterpart of the HTTP receiver's Retry-After: 1. It also carries
 // grpc-retry-pushback-ms: 1000, the hint grpc-go's own retry policy reads.
 // Both are built once, at start, by internal/grpcwire (shared with the
-// exporter), which encodes them with protowire: no generated code.
+// exporter), which encodes them with internal/pbwire: no generated code.
 package grpcrecv
 
 import (

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // contentType is a recognised request media type. header is what the
@@ -175,8 +175,8 @@ func writeStatus(w http.ResponseWriter, ct contentType, status int, msg string) 
 			Message string `json:"message"`
 		}{msg})
 	} else {
-		body = protowire.AppendTag(nil, 2, protowire.BytesType) // google.rpc.Status.message
-		body = protowire.AppendString(body, msg)
+		body = pbwire.AppendTag(nil, 2, pbwire.BytesType) // google.rpc.Status.message
+		body = pbwire.AppendString(body, msg)
 	}
 	h := w.Header()
 	h["Content-Type"] = ct.header

@@ -1,6 +1,6 @@
 package wire
 
-import "google.golang.org/protobuf/encoding/protowire"
+import "github.com/lambdaotel/lambdaotel/internal/pbwire"
 
 // The OTLP schema as far as validation needs it, as tables rather than one
 // hand-written function per message: every message gets the same checks, and
@@ -27,9 +27,9 @@ const (
 type field struct {
 	name     string
 	kind     kind
-	wire     protowire.Type // for packed kinds, the wire type of one unpacked element
-	repeated bool           // adds an index to the error path
-	msg      *message       // for kindMessage
+	wire     pbwire.Type // for packed kinds, the wire type of one unpacked element
+	repeated bool        // adds an index to the error path
+	msg      *message    // for kindMessage
 }
 
 // role is what entering a message means for counting and depth.
@@ -48,32 +48,32 @@ type message struct {
 	role   role
 }
 
-func scalar(name string, t protowire.Type) field { return field{name: name, kind: kindScalar, wire: t} }
-func varint(name string) field                   { return scalar(name, protowire.VarintType) }
-func fixed32(name string) field                  { return scalar(name, protowire.Fixed32Type) }
-func fixed64(name string) field                  { return scalar(name, protowire.Fixed64Type) }
-func str(name string) field                      { return field{name: name, kind: kindString, wire: protowire.BytesType} }
+func scalar(name string, t pbwire.Type) field { return field{name: name, kind: kindScalar, wire: t} }
+func varint(name string) field                { return scalar(name, pbwire.VarintType) }
+func fixed32(name string) field               { return scalar(name, pbwire.Fixed32Type) }
+func fixed64(name string) field               { return scalar(name, pbwire.Fixed64Type) }
+func str(name string) field                   { return field{name: name, kind: kindString, wire: pbwire.BytesType} }
 func strs(name string) field {
-	return field{name: name, kind: kindString, wire: protowire.BytesType, repeated: true}
+	return field{name: name, kind: kindString, wire: pbwire.BytesType, repeated: true}
 }
 func bytesField(name string) field {
-	return field{name: name, kind: kindBytes, wire: protowire.BytesType}
+	return field{name: name, kind: kindBytes, wire: pbwire.BytesType}
 }
 func traceID(name string) field {
-	return field{name: name, kind: kindTraceID, wire: protowire.BytesType}
+	return field{name: name, kind: kindTraceID, wire: pbwire.BytesType}
 }
-func spanID(name string) field { return field{name: name, kind: kindSpanID, wire: protowire.BytesType} }
+func spanID(name string) field { return field{name: name, kind: kindSpanID, wire: pbwire.BytesType} }
 func msg(name string, m *message) field {
-	return field{name: name, kind: kindMessage, wire: protowire.BytesType, msg: m}
+	return field{name: name, kind: kindMessage, wire: pbwire.BytesType, msg: m}
 }
 func msgs(name string, m *message) field {
-	return field{name: name, kind: kindMessage, wire: protowire.BytesType, repeated: true, msg: m}
+	return field{name: name, kind: kindMessage, wire: pbwire.BytesType, repeated: true, msg: m}
 }
 func packedVarints(name string) field {
-	return field{name: name, kind: kindPackedVarint, wire: protowire.VarintType, repeated: true}
+	return field{name: name, kind: kindPackedVarint, wire: pbwire.VarintType, repeated: true}
 }
 func packedFixed64s(name string) field {
-	return field{name: name, kind: kindPackedFixed64, wire: protowire.Fixed64Type, repeated: true}
+	return field{name: name, kind: kindPackedFixed64, wire: pbwire.Fixed64Type, repeated: true}
 }
 
 // common/v1 and resource/v1.

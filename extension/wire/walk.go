@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // walk validates b as an encoding of m, adding what it finds to c. base is
@@ -30,19 +30,19 @@ func walk(m *message, b []byte, base, depth int, c *Counts) *Error {
 	}
 	for i := 0; i < len(b); {
 		start := i
-		var num protowire.Number
-		var typ protowire.Type
+		var num pbwire.Number
+		var typ pbwire.Type
 		var n int
 		if t := b[i]; t < 0x80 && t>>3 != 0 {
 			// One-byte tag (fields 1-15), by far the most common: skip
 			// the general decoder's call.
-			num, typ, n = protowire.Number(t>>3), protowire.Type(t&7), 1
+			num, typ, n = pbwire.Number(t>>3), pbwire.Type(t&7), 1
 		} else {
-			num, typ, n = protowire.ConsumeTag(b[i:])
+			num, typ, n = pbwire.ConsumeTag(b[i:])
 			if n < 0 {
-				return newError(base+i, "bad tag: "+protowire.ParseError(n).Error())
+				return newError(base+i, "bad tag: "+pbwire.ParseError(n).Error())
 			}
-			if num > protowire.MaxValidNumber {
+			if num > pbwire.MaxValidNumber {
 				// ConsumeTag allows up to MaxInt32 (for MessageSet); the
 				// protobuf runtime rejects this range, so must we.
 				return newError(base+i, fmt.Sprintf("bad tag: field number %d out of range", num))
@@ -59,32 +59,32 @@ func walk(m *message, b []byte, base, depth int, c *Counts) *Error {
 		var val []byte // payload of a length-delimited field
 		valOff := base + i
 		switch typ {
-		case protowire.VarintType:
+		case pbwire.VarintType:
 			if i < len(b) && b[i] < 0x80 {
 				n = 1
 				break
 			}
-			_, n = protowire.ConsumeVarint(b[i:])
+			_, n = pbwire.ConsumeVarint(b[i:])
 			if n < 0 {
-				return fieldError(f, num, b[:start], base+i, "bad varint: "+protowire.ParseError(n).Error())
+				return fieldError(f, num, b[:start], base+i, "bad varint: "+pbwire.ParseError(n).Error())
 			}
-		case protowire.Fixed32Type:
+		case pbwire.Fixed32Type:
 			n = 4
 			if len(b)-i < n {
 				return fieldError(f, num, b[:start], base+i, fmt.Sprintf("truncated fixed32: %d bytes left", len(b)-i))
 			}
-		case protowire.Fixed64Type:
+		case pbwire.Fixed64Type:
 			n = 8
 			if len(b)-i < n {
 				return fieldError(f, num, b[:start], base+i, fmt.Sprintf("truncated fixed64: %d bytes left", len(b)-i))
 			}
-		case protowire.BytesType:
+		case pbwire.BytesType:
 			var l uint64
 			var ln int
 			if i < len(b) && b[i] < 0x80 {
 				l, ln = uint64(b[i]), 1
-			} else if l, ln = protowire.ConsumeVarint(b[i:]); ln < 0 {
-				return fieldError(f, num, b[:start], base+i, "bad length: "+protowire.ParseError(ln).Error())
+			} else if l, ln = pbwire.ConsumeVarint(b[i:]); ln < 0 {
+				return fieldError(f, num, b[:start], base+i, "bad length: "+pbwire.ParseError(ln).Error())
 			}
 			if left := uint64(len(b) - i - ln); l > left {
 				return fieldError(f, num, b[:start], base+i, fmt.Sprintf("length %d past the end of the enclosing message (%d bytes left)", l, left))
@@ -92,7 +92,7 @@ func walk(m *message, b []byte, base, depth int, c *Counts) *Error {
 			n = ln + int(l)
 			val = b[i+ln : i+n]
 			valOff = base + i + ln
-		case protowire.StartGroupType, protowire.EndGroupType:
+		case pbwire.StartGroupType, pbwire.EndGroupType:
 			// Groups are proto2-only; OTLP never uses them.
 			return fieldError(f, num, b[:start], base+start, fmt.Sprintf("group wire type %d not allowed in OTLP", typ))
 		default:
@@ -102,7 +102,7 @@ func walk(m *message, b []byte, base, depth int, c *Counts) *Error {
 		if f == nil {
 			continue // unknown field: forward compatibility
 		}
-		if typ == protowire.BytesType {
+		if typ == pbwire.BytesType {
 			// Strings and nested messages are most of OTLP: checked
 			// here without checkField's call and type switch.
 			switch f.kind {
@@ -127,9 +127,9 @@ func walk(m *message, b []byte, base, depth int, c *Counts) *Error {
 
 // checkField checks the value of a known field. typ is its wire type and val
 // its payload when typ is BytesType.
-func checkField(f *field, typ protowire.Type, val []byte, off, depth int, c *Counts) *Error {
+func checkField(f *field, typ pbwire.Type, val []byte, off, depth int, c *Counts) *Error {
 	if typ != f.wire {
-		packed := typ == protowire.BytesType && (f.kind == kindPackedVarint || f.kind == kindPackedFixed64)
+		packed := typ == pbwire.BytesType && (f.kind == kindPackedVarint || f.kind == kindPackedFixed64)
 		if !packed {
 			return newError(off, fmt.Sprintf("wire type %d, want %d", typ, f.wire))
 		}
@@ -151,9 +151,9 @@ func checkField(f *field, typ protowire.Type, val []byte, off, depth int, c *Cou
 		return walk(f.msg, val, off, depth, c)
 	case kindPackedVarint:
 		for j := 0; j < len(val); {
-			_, n := protowire.ConsumeVarint(val[j:])
+			_, n := pbwire.ConsumeVarint(val[j:])
 			if n < 0 {
-				return newError(off+j, "bad packed varint: "+protowire.ParseError(n).Error())
+				return newError(off+j, "bad packed varint: "+pbwire.ParseError(n).Error())
 			}
 			j += n
 		}
@@ -178,7 +178,7 @@ func (e *Error) at(seg string) *Error {
 // fieldError reports a problem with the value of field num. A known field
 // names itself in the path; an unknown one is named by number in the reason,
 // since it has no name to put in a path.
-func fieldError(f *field, num protowire.Number, before []byte, off int, reason string) *Error {
+func fieldError(f *field, num pbwire.Number, before []byte, off int, reason string) *Error {
 	if f == nil {
 		return newError(off, fmt.Sprintf("field %d: %s", num, reason))
 	}
@@ -189,13 +189,13 @@ func fieldError(f *field, num protowire.Number, before []byte, off int, reason s
 // the index is found by counting the field's earlier occurrences in before,
 // the part of the message already walked: this costs a second pass, but only
 // on the error path, where it saves keeping counters on the success path.
-func segment(f *field, num protowire.Number, before []byte) string {
+func segment(f *field, num pbwire.Number, before []byte) string {
 	if !f.repeated {
 		return f.name
 	}
 	idx := 0
 	for len(before) > 0 {
-		n, _, l := protowire.ConsumeField(before)
+		n, _, l := pbwire.ConsumeField(before)
 		if l < 0 {
 			break // cannot happen: walk has already checked this prefix
 		}

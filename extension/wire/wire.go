@@ -7,7 +7,7 @@
 // a byte concatenation. Unmarshalling into the generated structs only to check
 // the input and count it would cost one heap allocation per span, attribute
 // and value, on the hot path. Validate instead walks the encoding once with
-// protowire, following the OTLP schema, and allocates nothing unless the
+// internal/pbwire, following the OTLP schema, and allocates nothing unless the
 // input is malformed.
 //
 // What Validate checks is meant to be at least as strict as proto.Unmarshal

@@ -9,7 +9,7 @@
 // exporter (extension/export), so both ends agree on one reading of the
 // specification (github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md,
 // doc/http-grpc-status-mapping.md). The protobuf messages involved are
-// encoded and decoded by hand with protowire: a few fields each, and no
+// encoded and decoded by hand with internal/pbwire: a few fields each, and no
 // generated code or reflection in the binary.
 package grpcwire
 
@@ -24,7 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // The OTLP/gRPC method paths (":path" pseudo-headers) of the three unary
@@ -317,16 +317,16 @@ const retryInfoType = "type.googleapis.com/google.rpc.RetryInfo"
 // details = 3, each detail an encoded google.protobuf.Any).
 func AppendStatus(b []byte, code Code, msg string, details ...[]byte) []byte {
 	if code != OK {
-		b = protowire.AppendTag(b, 1, protowire.VarintType)
-		b = protowire.AppendVarint(b, uint64(code))
+		b = pbwire.AppendTag(b, 1, pbwire.VarintType)
+		b = pbwire.AppendVarint(b, uint64(code))
 	}
 	if msg != "" {
-		b = protowire.AppendTag(b, 2, protowire.BytesType)
-		b = protowire.AppendString(b, msg)
+		b = pbwire.AppendTag(b, 2, pbwire.BytesType)
+		b = pbwire.AppendString(b, msg)
 	}
 	for _, d := range details {
-		b = protowire.AppendTag(b, 3, protowire.BytesType)
-		b = protowire.AppendBytes(b, d)
+		b = pbwire.AppendTag(b, 3, pbwire.BytesType)
+		b = pbwire.AppendBytes(b, d)
 	}
 	return b
 }
@@ -339,21 +339,21 @@ func AppendStatus(b []byte, code Code, msg string, details ...[]byte) []byte {
 func RetryInfoDetail(delay time.Duration) []byte {
 	var dur []byte
 	if s := int64(delay / time.Second); s != 0 {
-		dur = protowire.AppendTag(dur, 1, protowire.VarintType)
-		dur = protowire.AppendVarint(dur, uint64(s))
+		dur = pbwire.AppendTag(dur, 1, pbwire.VarintType)
+		dur = pbwire.AppendVarint(dur, uint64(s))
 	}
 	if ns := int64(delay % time.Second); ns != 0 {
-		dur = protowire.AppendTag(dur, 2, protowire.VarintType)
-		dur = protowire.AppendVarint(dur, uint64(ns))
+		dur = pbwire.AppendTag(dur, 2, pbwire.VarintType)
+		dur = pbwire.AppendVarint(dur, uint64(ns))
 	}
 	var ri []byte
-	ri = protowire.AppendTag(ri, 1, protowire.BytesType)
-	ri = protowire.AppendBytes(ri, dur)
+	ri = pbwire.AppendTag(ri, 1, pbwire.BytesType)
+	ri = pbwire.AppendBytes(ri, dur)
 	var anyMsg []byte
-	anyMsg = protowire.AppendTag(anyMsg, 1, protowire.BytesType)
-	anyMsg = protowire.AppendString(anyMsg, retryInfoType)
-	anyMsg = protowire.AppendTag(anyMsg, 2, protowire.BytesType)
-	return protowire.AppendBytes(anyMsg, ri)
+	anyMsg = pbwire.AppendTag(anyMsg, 1, pbwire.BytesType)
+	anyMsg = pbwire.AppendString(anyMsg, retryInfoType)
+	anyMsg = pbwire.AppendTag(anyMsg, 2, pbwire.BytesType)
+	return pbwire.AppendBytes(anyMsg, ri)
 }
 
 // Status is what a client needs of a decoded google.rpc.Status.
@@ -371,13 +371,13 @@ type Status struct {
 // well-formed Status: a client then ignores the details, as it would
 // ignore a missing header.
 func ParseStatus(b []byte) (st Status, ok bool) {
-	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, u uint64) bool {
+	err := eachField(b, func(num pbwire.Number, typ pbwire.Type, v []byte, u uint64) bool {
 		switch {
-		case num == 1 && typ == protowire.VarintType:
+		case num == 1 && typ == pbwire.VarintType:
 			st.Code = Code(u)
-		case num == 2 && typ == protowire.BytesType:
+		case num == 2 && typ == pbwire.BytesType:
 			st.Message = string(v)
-		case num == 3 && typ == protowire.BytesType:
+		case num == 3 && typ == pbwire.BytesType:
 			if d, ok := parseRetryInfoAny(v); ok {
 				st.RetryDelay, st.HasRetryInfo = d, true
 			}
@@ -392,8 +392,8 @@ func ParseStatus(b []byte) (st Status, ok bool) {
 func parseRetryInfoAny(b []byte) (time.Duration, bool) {
 	var typeURL string
 	var value []byte
-	if eachField(b, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) bool {
-		if typ == protowire.BytesType {
+	if eachField(b, func(num pbwire.Number, typ pbwire.Type, v []byte, _ uint64) bool {
+		if typ == pbwire.BytesType {
 			switch num {
 			case 1:
 				typeURL = string(v)
@@ -406,8 +406,8 @@ func parseRetryInfoAny(b []byte) (time.Duration, bool) {
 		return 0, false
 	}
 	var dur []byte
-	if eachField(value, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) bool {
-		if num == 1 && typ == protowire.BytesType {
+	if eachField(value, func(num pbwire.Number, typ pbwire.Type, v []byte, _ uint64) bool {
+		if num == 1 && typ == pbwire.BytesType {
 			dur = v
 		}
 		return true
@@ -415,8 +415,8 @@ func parseRetryInfoAny(b []byte) (time.Duration, bool) {
 		return 0, false
 	}
 	var secs, nanos int64
-	if eachField(dur, func(num protowire.Number, typ protowire.Type, _ []byte, u uint64) bool {
-		if typ == protowire.VarintType {
+	if eachField(dur, func(num pbwire.Number, typ pbwire.Type, _ []byte, u uint64) bool {
+		if typ == pbwire.VarintType {
 			switch num {
 			case 1:
 				secs = int64(u)
@@ -442,9 +442,9 @@ var errMalformed = errors.New("grpcwire: malformed protobuf")
 
 // eachField calls f with every field of the protobuf message b: v is a
 // length-delimited field's bytes, u a varint field's value.
-func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte, u uint64) bool) error {
+func eachField(b []byte, f func(num pbwire.Number, typ pbwire.Type, v []byte, u uint64) bool) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := pbwire.ConsumeTag(b)
 		if n < 0 {
 			return errMalformed
 		}
@@ -452,12 +452,12 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []by
 		var v []byte
 		var u uint64
 		switch typ {
-		case protowire.VarintType:
-			u, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			v, n = protowire.ConsumeBytes(b)
+		case pbwire.VarintType:
+			u, n = pbwire.ConsumeVarint(b)
+		case pbwire.BytesType:
+			v, n = pbwire.ConsumeBytes(b)
 		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
+			n = pbwire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
 			return errMalformed

@@ -6,7 +6,7 @@
 // metrics and logs from the Telemetry API, and its own self-observation
 // metrics — and for the size budget: the generated types and the reflection
 // runtime they need would cost the extension binary megabytes, while this
-// writes the wire format directly with protowire. Nested messages are written
+// writes the wire format directly with pbwire. Nested messages are written
 // in one pass with a length placeholder that is patched (and, rarely,
 // widened or narrowed) once the body is known, so appending to a buffer with
 // spare capacity allocates nothing.
@@ -35,8 +35,7 @@ package otlpbuild
 import (
 	"math"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
@@ -78,7 +77,7 @@ func AppendSpan(b []byte, s *Span) []byte {
 	b = appendStatus(b, &s.Status)
 	if s.Flags != 0 {
 		b = append(b, tagSpanFlags[0], tagSpanFlags[1])
-		b = protowire.AppendFixed32(b, s.Flags)
+		b = pbwire.AppendFixed32(b, s.Flags)
 	}
 	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
@@ -103,13 +102,13 @@ func appendStatus(b []byte, st *Status) []byte {
 	}
 	n := 0
 	if msg != "" {
-		n += 1 + protowire.SizeBytes(len(msg))
+		n += 1 + pbwire.SizeBytes(len(msg))
 	}
 	if st.Code != 0 {
-		n += 1 + protowire.SizeVarint(uint64(int64(st.Code)))
+		n += 1 + pbwire.SizeVarint(uint64(int64(st.Code)))
 	}
 	b = append(b, tagSpanStatus)
-	b = protowire.AppendVarint(b, uint64(n))
+	b = pbwire.AppendVarint(b, uint64(n))
 	b = protoappend.String(b, tagStatusMessage, msg)
 	return appendEnum(b, tagStatusCode, int32(st.Code))
 }
@@ -179,10 +178,10 @@ func appendNumberPoint(b []byte, p *NumberPoint) []byte {
 	// protobuf runtime puts oneof fields.
 	if p.IsDouble {
 		b = append(b, tagNumberDouble)
-		b = protowire.AppendFixed64(b, math.Float64bits(p.Double))
+		b = pbwire.AppendFixed64(b, math.Float64bits(p.Double))
 	} else {
 		b = append(b, tagNumberInt)
-		b = protowire.AppendFixed64(b, uint64(p.Int))
+		b = pbwire.AppendFixed64(b, uint64(p.Int))
 	}
 	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
@@ -195,29 +194,29 @@ func appendHistogramPoint(b []byte, p *HistogramPoint) []byte {
 	if p.Count > 0 {
 		// Optional field: presence matters, so a zero sum is written too.
 		b = append(b, tagHistSum)
-		b = protowire.AppendFixed64(b, math.Float64bits(p.Sum))
+		b = pbwire.AppendFixed64(b, math.Float64bits(p.Sum))
 	}
 	if len(p.BucketCounts) > 0 {
 		b = append(b, tagHistBucketCounts)
-		b = protowire.AppendVarint(b, uint64(8*len(p.BucketCounts)))
+		b = pbwire.AppendVarint(b, uint64(8*len(p.BucketCounts)))
 		for _, c := range p.BucketCounts {
-			b = protowire.AppendFixed64(b, c)
+			b = pbwire.AppendFixed64(b, c)
 		}
 	}
 	if len(p.Bounds) > 0 {
 		b = append(b, tagHistBounds)
-		b = protowire.AppendVarint(b, uint64(8*len(p.Bounds)))
+		b = pbwire.AppendVarint(b, uint64(8*len(p.Bounds)))
 		for _, f := range p.Bounds {
-			b = protowire.AppendFixed64(b, math.Float64bits(f))
+			b = pbwire.AppendFixed64(b, math.Float64bits(f))
 		}
 	}
 	b = appendKeyValues(b, tagHistAttributes, p.Attributes)
 	b = appendVarint(b, tagHistFlags, uint64(p.Flags))
 	if p.Count > 0 {
 		b = append(b, tagHistMin)
-		b = protowire.AppendFixed64(b, math.Float64bits(p.Min))
+		b = pbwire.AppendFixed64(b, math.Float64bits(p.Min))
 		b = append(b, tagHistMax)
-		b = protowire.AppendFixed64(b, math.Float64bits(p.Max))
+		b = pbwire.AppendFixed64(b, math.Float64bits(p.Max))
 	}
 	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
@@ -256,7 +255,7 @@ func AppendLogRecord(b []byte, r *LogRecord) []byte {
 	b = appendVarint(b, tagLogDroppedAttributes, uint64(r.DroppedAttributes))
 	if r.Flags != 0 {
 		b = append(b, tagLogFlags)
-		b = protowire.AppendFixed32(b, r.Flags)
+		b = pbwire.AppendFixed32(b, r.Flags)
 	}
 	b = appendID(b, tagLogTraceID, r.TraceID[:])
 	b = appendID(b, tagLogSpanID, r.SpanID[:])

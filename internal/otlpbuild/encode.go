@@ -3,17 +3,16 @@ package otlpbuild
 import (
 	"math"
 
-	"google.golang.org/protobuf/encoding/protowire"
-
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
 // Protobuf wire types.
 const (
-	wireVarint  = byte(protowire.VarintType)
-	wireFixed64 = byte(protowire.Fixed64Type)
-	wireBytes   = byte(protowire.BytesType)
-	wireFixed32 = byte(protowire.Fixed32Type)
+	wireVarint  = byte(pbwire.VarintType)
+	wireFixed64 = byte(pbwire.Fixed64Type)
+	wireBytes   = byte(pbwire.BytesType)
+	wireFixed32 = byte(pbwire.Fixed32Type)
 )
 
 // Field tags (field number << 3 | wire type). Every field written here has a
@@ -143,7 +142,7 @@ func appendVarint(b []byte, tag byte, v uint64) []byte {
 		return b
 	}
 	b = append(b, tag)
-	return protowire.AppendVarint(b, v)
+	return pbwire.AppendVarint(b, v)
 }
 
 // appendEnum writes an enum field. Negative values are sign-extended to ten
@@ -175,22 +174,22 @@ func appendKeyValues(b []byte, tag byte, kvs []KeyValue) []byte {
 // nothing is moved.
 func appendKeyValue(b []byte, tag byte, kv *KeyValue) []byte {
 	anyLen := sizeAnyValue(&kv.Value)
-	kvLen := 1 + protowire.SizeBytes(anyLen)
+	kvLen := 1 + pbwire.SizeBytes(anyLen)
 	if kv.Key != "" { // an empty key is proto3's default: left out
-		kvLen += 1 + protowire.SizeBytes(len(kv.Key))
+		kvLen += 1 + pbwire.SizeBytes(len(kv.Key))
 	}
 	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(kvLen))
+	b = pbwire.AppendVarint(b, uint64(kvLen))
 	b = protoappend.String(b, tagKeyValueKey, kv.Key)
 	b = append(b, tagKeyValueValue)
-	b = protowire.AppendVarint(b, uint64(anyLen))
+	b = pbwire.AppendVarint(b, uint64(anyLen))
 	return appendAnyValueBody(b, &kv.Value)
 }
 
 // appendAnyValue writes v as an AnyValue message field with tag.
 func appendAnyValue(b []byte, tag byte, v *Value) []byte {
 	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(sizeAnyValue(v)))
+	b = pbwire.AppendVarint(b, uint64(sizeAnyValue(v)))
 	return appendAnyValueBody(b, v)
 }
 
@@ -200,15 +199,15 @@ func appendAnyValue(b []byte, tag byte, v *Value) []byte {
 func sizeAnyValue(v *Value) int {
 	switch v.kind {
 	case KindString:
-		return 1 + protowire.SizeBytes(len(v.str))
+		return 1 + pbwire.SizeBytes(len(v.str))
 	case KindBool:
 		return 2
 	case KindInt:
-		return 1 + protowire.SizeVarint(v.num)
+		return 1 + pbwire.SizeVarint(v.num)
 	case KindDouble:
 		return 9
 	case KindStrings:
-		return 1 + protowire.SizeBytes(sizeStringArray(v.strs))
+		return 1 + pbwire.SizeBytes(sizeStringArray(v.strs))
 	}
 	return 0
 }
@@ -216,7 +215,7 @@ func sizeAnyValue(v *Value) int {
 func sizeStringArray(ss []string) int {
 	n := 0
 	for _, s := range ss {
-		n += 1 + protowire.SizeBytes(1+protowire.SizeBytes(len(s)))
+		n += 1 + pbwire.SizeBytes(1+pbwire.SizeBytes(len(s)))
 	}
 	return n
 }
@@ -229,16 +228,16 @@ func appendAnyValueBody(b []byte, v *Value) []byte {
 		return append(b, tagAnyBool, byte(v.num))
 	case KindInt:
 		b = append(b, tagAnyInt)
-		return protowire.AppendVarint(b, v.num)
+		return pbwire.AppendVarint(b, v.num)
 	case KindDouble:
 		b = append(b, tagAnyDouble)
-		return protowire.AppendFixed64(b, v.num)
+		return pbwire.AppendFixed64(b, v.num)
 	case KindStrings:
 		b = append(b, tagAnyArray)
-		b = protowire.AppendVarint(b, uint64(sizeStringArray(v.strs)))
+		b = pbwire.AppendVarint(b, uint64(sizeStringArray(v.strs)))
 		for _, s := range v.strs {
 			b = append(b, tagArrayValues)
-			b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(s))))
+			b = pbwire.AppendVarint(b, uint64(1+pbwire.SizeBytes(len(s))))
 			b = protoappend.StringAlways(b, tagAnyString, s)
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // decoder transcodes one OTLP/JSON document to protobuf: a recursive-descent
@@ -148,7 +148,7 @@ func (d *decoder) field(f *field) error {
 	packed := f.kind.packable()
 	start, at := len(d.out), 0
 	if packed {
-		d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+		d.out = pbwire.AppendTag(d.out, f.num, pbwire.BytesType)
 		at = len(d.out)
 		d.out = append(d.out, 0)
 	}
@@ -191,7 +191,7 @@ func (d *decoder) value(f *field, always, tagged bool) error {
 		}
 		d.pos++
 		sub := &messages[f.msg]
-		d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+		d.out = pbwire.AppendTag(d.out, f.num, pbwire.BytesType)
 		at := len(d.out)
 		d.out = append(d.out, zeros[:sub.lenWidth]...)
 		if err := d.message(sub); err != nil {
@@ -211,12 +211,12 @@ func (d *decoder) value(f *field, always, tagged bool) error {
 		if len(raw) == 0 && !always {
 			return nil
 		}
-		d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+		d.out = pbwire.AppendTag(d.out, f.num, pbwire.BytesType)
 		if !esc {
-			d.out = protowire.AppendBytes(d.out, raw)
+			d.out = pbwire.AppendBytes(d.out, raw)
 			return nil
 		}
-		w := protowire.SizeVarint(uint64(len(raw)))
+		w := pbwire.SizeVarint(uint64(len(raw)))
 		at := len(d.out)
 		d.out = append(d.out, zeros[:w]...)
 		d.out = unescape(d.out, raw)
@@ -268,7 +268,7 @@ func (d *decoder) value(f *field, always, tagged bool) error {
 			return nil
 		}
 		if tagged {
-			d.out = protowire.AppendTag(d.out, f.num, protowire.VarintType)
+			d.out = pbwire.AppendTag(d.out, f.num, pbwire.VarintType)
 		}
 		d.out = append(d.out, byte(v))
 		return nil
@@ -283,9 +283,9 @@ func (d *decoder) value(f *field, always, tagged bool) error {
 			return nil
 		}
 		if tagged {
-			d.out = protowire.AppendTag(d.out, f.num, protowire.Fixed64Type)
+			d.out = pbwire.AppendTag(d.out, f.num, pbwire.Fixed64Type)
 		}
-		d.out = protowire.AppendFixed64(d.out, bits)
+		d.out = pbwire.AppendFixed64(d.out, bits)
 		return nil
 
 	case kindEnum:
@@ -311,9 +311,9 @@ func (d *decoder) value(f *field, always, tagged bool) error {
 			return nil
 		}
 		if tagged {
-			d.out = protowire.AppendTag(d.out, f.num, protowire.VarintType)
+			d.out = pbwire.AppendTag(d.out, f.num, pbwire.VarintType)
 		}
-		d.out = protowire.AppendVarint(d.out, v)
+		d.out = pbwire.AppendVarint(d.out, v)
 		return nil
 	}
 
@@ -326,15 +326,15 @@ func (d *decoder) value(f *field, always, tagged bool) error {
 	}
 	typ := f.kind.wireType()
 	if tagged {
-		d.out = protowire.AppendTag(d.out, f.num, typ)
+		d.out = pbwire.AppendTag(d.out, f.num, typ)
 	}
 	switch typ {
-	case protowire.Fixed32Type:
-		d.out = protowire.AppendFixed32(d.out, uint32(v))
-	case protowire.Fixed64Type:
-		d.out = protowire.AppendFixed64(d.out, v)
+	case pbwire.Fixed32Type:
+		d.out = pbwire.AppendFixed32(d.out, uint32(v))
+	case pbwire.Fixed64Type:
+		d.out = pbwire.AppendFixed64(d.out, v)
 	default:
-		d.out = protowire.AppendVarint(d.out, v)
+		d.out = pbwire.AppendVarint(d.out, v)
 	}
 	return nil
 }
@@ -364,8 +364,8 @@ func (d *decoder) base64(f *field, s []byte) error {
 		}
 	}
 	n := enc.DecodedLen(len(s))
-	w := protowire.SizeVarint(uint64(n))
-	d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+	w := pbwire.SizeVarint(uint64(n))
+	d.out = pbwire.AppendTag(d.out, f.num, pbwire.BytesType)
 	at := len(d.out)
 	d.out = append(d.out, zeros[:w]...)
 	d.out = append(d.out, make([]byte, n)...)
@@ -383,7 +383,7 @@ func (d *decoder) hexID(f *field, s []byte) error {
 	if len(s) != 2*f.size {
 		return newError("want " + strconv.Itoa(2*f.size) + " hex digits, got " + strconv.Itoa(len(s)))
 	}
-	d.out = protowire.AppendTag(d.out, f.num, protowire.BytesType)
+	d.out = pbwire.AppendTag(d.out, f.num, pbwire.BytesType)
 	d.out = append(d.out, byte(f.size))
 	for i := 0; i < len(s); i += 2 {
 		hi, ok1 := unhex(s[i])
@@ -406,7 +406,7 @@ func (d *decoder) hexID(f *field, s []byte) error {
 // width than w.
 func finishLen(b []byte, at, w int) []byte {
 	n := len(b) - at - w
-	s := protowire.SizeVarint(uint64(n))
+	s := pbwire.SizeVarint(uint64(n))
 	switch {
 	case s > w:
 		end := len(b)
@@ -416,7 +416,7 @@ func finishLen(b []byte, at, w int) []byte {
 		copy(b[at+s:], b[at+w:])
 		b = b[:len(b)-(w-s)]
 	}
-	protowire.AppendVarint(b[:at], uint64(n))
+	pbwire.AppendVarint(b[:at], uint64(n))
 	return b
 }
 
@@ -443,7 +443,7 @@ func (d *decoder) integer(k kind) (uint64, error) {
 				break
 			}
 			if k == kindSint32 {
-				return protowire.EncodeZigZag(v), nil
+				return pbwire.EncodeZigZag(v), nil
 			}
 			return uint64(v), nil
 		case kindInt64, kindSfixed64:

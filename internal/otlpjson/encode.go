@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // encoder transcodes protobuf to OTLP/JSON. Each message is walked twice: a
@@ -30,9 +30,9 @@ type occurrences struct {
 
 // accepts reports whether a field of f may have wire type typ. Any other
 // wire type makes it an unknown field, as in proto.Unmarshal.
-func (f *field) accepts(typ protowire.Type) bool {
+func (f *field) accepts(typ pbwire.Type) bool {
 	want := f.kind.wireType()
-	return typ == want || f.flags&repeated != 0 && want != protowire.BytesType && typ == protowire.BytesType
+	return typ == want || f.flags&repeated != 0 && want != pbwire.BytesType && typ == pbwire.BytesType
 }
 
 // message appends the JSON object for b, a message of type m.
@@ -54,16 +54,16 @@ func (e *encoder) object(m *message, b []byte) error {
 	chosen := -1 // the oneof member that wins: the last one on the wire
 	losers := false
 	for off := 0; off < len(b); {
-		num, typ, n := protowire.ConsumeTag(b[off:])
+		num, typ, n := pbwire.ConsumeTag(b[off:])
 		if n < 0 {
-			return protowireError(n)
+			return wireError(n)
 		}
-		if num > protowire.MaxValidNumber {
+		if num > pbwire.MaxValidNumber {
 			return newError("invalid protobuf: invalid field number")
 		}
-		v := protowire.ConsumeFieldValue(num, typ, b[off+n:])
+		v := pbwire.ConsumeFieldValue(num, typ, b[off+n:])
 		if v < 0 {
-			return protowireError(v)
+			return wireError(v)
 		}
 		if i, f := m.field(num); f != nil && f.accepts(typ) {
 			o := &occ[i]
@@ -134,8 +134,8 @@ func (e *encoder) object(m *message, b []byte) error {
 // valueAt returns the value bytes (after the tag) of the field at b[off:],
 // which the first pass has checked.
 func valueAt(b []byte, off int) []byte {
-	num, typ, n := protowire.ConsumeTag(b[off:])
-	v := protowire.ConsumeFieldValue(num, typ, b[off+n:])
+	num, typ, n := pbwire.ConsumeTag(b[off:])
+	v := pbwire.ConsumeFieldValue(num, typ, b[off+n:])
 	return b[off+n : off+n+v]
 }
 
@@ -147,8 +147,8 @@ func valueAt(b []byte, off int) []byte {
 func (e *encoder) checkLosers(m *message, b []byte, occ *[maxFields]occurrences, chosen int) error {
 	mark := len(e.out)
 	for off := 0; off < len(b); {
-		num, typ, n := protowire.ConsumeTag(b[off:])
-		v := protowire.ConsumeFieldValue(num, typ, b[off+n:])
+		num, typ, n := pbwire.ConsumeTag(b[off:])
+		v := pbwire.ConsumeFieldValue(num, typ, b[off+n:])
 		i, f := m.field(num)
 		here := off
 		off += n + v
@@ -169,7 +169,7 @@ func (e *encoder) checkLosers(m *message, b []byte, occ *[maxFields]occurrences,
 		val := b[here+n : here+n+v]
 		var err error
 		if f.kind == kindMessage {
-			p, _ := protowire.ConsumeBytes(val)
+			p, _ := pbwire.ConsumeBytes(val)
 			err = e.message(&messages[f.msg], p)
 		} else {
 			_, err = e.scalar(f, val, true)
@@ -189,14 +189,14 @@ func (e *encoder) merged(f *field, b []byte, o *occurrences) error {
 	var body []byte
 	if o.count == 1 {
 		val := valueAt(b, o.first)
-		body, _ = protowire.ConsumeBytes(val)
+		body, _ = pbwire.ConsumeBytes(val)
 	} else {
 		seen := 0
 		for off := o.first; seen < o.count; {
-			num, typ, n := protowire.ConsumeTag(b[off:])
-			v := protowire.ConsumeFieldValue(num, typ, b[off+n:])
-			if num == f.num && typ == protowire.BytesType {
-				p, _ := protowire.ConsumeBytes(b[off+n : off+n+v])
+			num, typ, n := pbwire.ConsumeTag(b[off:])
+			v := pbwire.ConsumeFieldValue(num, typ, b[off+n:])
+			if num == f.num && typ == pbwire.BytesType {
+				p, _ := pbwire.ConsumeBytes(b[off+n : off+n+v])
 				// Each occurrence must be well-formed by itself, as
 				// proto.Unmarshal parses them one by one: joined, a
 				// truncated field could borrow bytes from the next.
@@ -219,16 +219,16 @@ func (e *encoder) merged(f *field, b []byte, o *occurrences) error {
 // only, as the fields' contents are checked when they are encoded.
 func checkFields(b []byte) error {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := pbwire.ConsumeTag(b)
 		if n < 0 {
-			return protowireError(n)
+			return wireError(n)
 		}
-		if num > protowire.MaxValidNumber {
+		if num > pbwire.MaxValidNumber {
 			return newError("invalid protobuf: invalid field number")
 		}
-		v := protowire.ConsumeFieldValue(num, typ, b[n:])
+		v := pbwire.ConsumeFieldValue(num, typ, b[n:])
 		if v < 0 {
-			return protowireError(v)
+			return wireError(v)
 		}
 		b = b[n+v:]
 	}
@@ -243,21 +243,21 @@ func (e *encoder) repeated(f *field, b []byte, o *occurrences) (bool, error) {
 	n := 0 // elements written
 	seen := 0
 	for off := o.first; seen < o.count; {
-		num, typ, tn := protowire.ConsumeTag(b[off:])
-		v := protowire.ConsumeFieldValue(num, typ, b[off+tn:])
+		num, typ, tn := pbwire.ConsumeTag(b[off:])
+		v := pbwire.ConsumeFieldValue(num, typ, b[off+tn:])
 		val := b[off+tn : off+tn+v]
 		off += tn + v
 		if num != f.num || !f.accepts(typ) {
 			continue
 		}
 		seen++
-		if typ != protowire.BytesType || f.kind.wireType() == protowire.BytesType {
+		if typ != pbwire.BytesType || f.kind.wireType() == pbwire.BytesType {
 			if n > 0 {
 				e.out = append(e.out, ',')
 			}
 			var err error
 			if f.kind == kindMessage {
-				p, _ := protowire.ConsumeBytes(val)
+				p, _ := pbwire.ConsumeBytes(val)
 				err = e.message(&messages[f.msg], p)
 			} else {
 				_, err = e.scalar(f, val, true)
@@ -268,20 +268,20 @@ func (e *encoder) repeated(f *field, b []byte, o *occurrences) (bool, error) {
 			n++
 			continue
 		}
-		packed, _ := protowire.ConsumeBytes(val)
+		packed, _ := pbwire.ConsumeBytes(val)
 		size := 8
 		switch f.kind.wireType() {
-		case protowire.Fixed32Type:
+		case pbwire.Fixed32Type:
 			size = 4
-		case protowire.VarintType:
+		case pbwire.VarintType:
 			size = 0
 		}
 		for len(packed) > 0 {
 			k := size
 			if size == 0 {
-				_, k = protowire.ConsumeVarint(packed)
+				_, k = pbwire.ConsumeVarint(packed)
 				if k < 0 {
-					return false, within(protowireError(k), f.name, n)
+					return false, within(wireError(k), f.name, n)
 				}
 			} else if len(packed) < size {
 				return false, within(newError("invalid protobuf: packed field length is not a multiple of "+strconv.Itoa(size)), f.name, n)
@@ -308,8 +308,8 @@ func (e *encoder) repeated(f *field, b []byte, o *occurrences) (bool, error) {
 // wrote anything.
 func (e *encoder) scalar(f *field, val []byte, always bool) (bool, error) {
 	switch f.kind.wireType() {
-	case protowire.VarintType:
-		v, _ := protowire.ConsumeVarint(val)
+	case pbwire.VarintType:
+		v, _ := pbwire.ConsumeVarint(val)
 		switch f.kind {
 		case kindBool:
 			if v == 0 && !always {
@@ -334,7 +334,7 @@ func (e *encoder) scalar(f *field, val []byte, always bool) (bool, error) {
 			if uint32(v) == 0 && !always {
 				return false, nil
 			}
-			e.out = strconv.AppendInt(e.out, int64(int32(protowire.DecodeZigZag(v&math.MaxUint32))), 10)
+			e.out = strconv.AppendInt(e.out, int64(int32(pbwire.DecodeZigZag(v&math.MaxUint32))), 10)
 		case kindInt64:
 			if v == 0 && !always {
 				return false, nil
@@ -351,15 +351,15 @@ func (e *encoder) scalar(f *field, val []byte, always bool) (bool, error) {
 			e.out = append(e.out, '"')
 		}
 
-	case protowire.Fixed32Type:
-		v, _ := protowire.ConsumeFixed32(val)
+	case pbwire.Fixed32Type:
+		v, _ := pbwire.ConsumeFixed32(val)
 		if v == 0 && !always {
 			return false, nil
 		}
 		e.out = strconv.AppendUint(e.out, uint64(v), 10)
 
-	case protowire.Fixed64Type:
-		v, _ := protowire.ConsumeFixed64(val)
+	case pbwire.Fixed64Type:
+		v, _ := pbwire.ConsumeFixed64(val)
 		if v == 0 && !always {
 			return false, nil
 		}
@@ -377,7 +377,7 @@ func (e *encoder) scalar(f *field, val []byte, always bool) (bool, error) {
 		}
 
 	default:
-		p, _ := protowire.ConsumeBytes(val)
+		p, _ := pbwire.ConsumeBytes(val)
 		switch f.kind {
 		case kindString:
 			if !utf8.Valid(p) {

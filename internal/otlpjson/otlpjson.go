@@ -39,7 +39,7 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // Signal selects the root message: ExportTraceServiceRequest,
@@ -172,12 +172,12 @@ const (
 // anyDepthError is returned when AnyValue nests deeper than maxAnyDepth.
 const anyDepthError = "AnyValue nested more than 64 deep"
 
-// protowireError describes a protowire parse failure.
-func protowireError(n int) error {
-	err := protowire.ParseError(n)
-	// protowire's messages start "proto:" and then, to stop tests matching
-	// them, a space or a no-break space at random.
-	msg := strings.TrimLeft(strings.TrimPrefix(err.Error(), "proto:"), " \u00a0")
+// wireError describes a pbwire parse failure (n is the negative length a
+// pbwire Consume function returned).
+func wireError(n int) error {
+	err := pbwire.ParseError(n)
+	// pbwire's messages start "proto: ", as protowire's do.
+	msg := strings.TrimPrefix(err.Error(), "proto: ")
 	if err == io.ErrUnexpectedEOF {
 		msg = "unexpected end of data"
 	}

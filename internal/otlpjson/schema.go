@@ -3,7 +3,7 @@ package otlpjson
 import (
 	"sync"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // This file is the one description of OTLP that both directions walk. It
@@ -34,22 +34,22 @@ const (
 )
 
 // wireType is the protobuf wire type of one value of kind k.
-func (k kind) wireType() protowire.Type {
+func (k kind) wireType() pbwire.Type {
 	switch k {
 	case kindBool, kindInt32, kindEnum, kindUint32, kindSint32, kindInt64, kindUint64:
-		return protowire.VarintType
+		return pbwire.VarintType
 	case kindFixed32:
-		return protowire.Fixed32Type
+		return pbwire.Fixed32Type
 	case kindFixed64, kindSfixed64, kindDouble:
-		return protowire.Fixed64Type
+		return pbwire.Fixed64Type
 	default:
-		return protowire.BytesType
+		return pbwire.BytesType
 	}
 }
 
 // packable reports whether a repeated field of kind k is packed, which
 // proto3 does for every repeated scalar that is not length-delimited.
-func (k kind) packable() bool { return k.wireType() != protowire.BytesType }
+func (k kind) packable() bool { return k.wireType() != pbwire.BytesType }
 
 // typeName names k in error messages, as the .proto file would.
 func (k kind) typeName() string {
@@ -88,7 +88,7 @@ const (
 
 // field describes one field of a message.
 type field struct {
-	num   protowire.Number
+	num   pbwire.Number
 	snake string // the .proto name, accepted in JSON input
 	kind  kind
 	flags fieldFlags
@@ -448,7 +448,7 @@ var prepareSchema = sync.OnceFunc(func() {
 		if len(m.fields) > maxFields {
 			panic("otlpjson: " + m.name + " has more than maxFields fields")
 		}
-		maxNum := protowire.Number(0)
+		maxNum := pbwire.Number(0)
 		for j := range m.fields {
 			f := &m.fields[j]
 			f.name = lowerCamel(f.snake)
@@ -494,7 +494,7 @@ func lowerCamel(snake string) string {
 
 // field returns the field numbered num, or nil when m has none (an unknown
 // field, skipped).
-func (m *message) field(num protowire.Number) (int, *field) {
+func (m *message) field(num pbwire.Number) (int, *field) {
 	if num < 0 || int(num) >= len(m.byNum) {
 		return -1, nil
 	}

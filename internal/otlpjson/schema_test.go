@@ -11,6 +11,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 // generated maps each schema message to its generated type.
@@ -93,7 +95,7 @@ func TestSchemaMatchesDescriptors(t *testing.T) {
 		}
 		for i := range fds.Len() {
 			fd := fds.Get(i)
-			_, f := m.field(fd.Number())
+			_, f := m.field(pbwire.Number(fd.Number()))
 			if f == nil {
 				t.Errorf("%s: field %s (%d) missing", m.name, fd.Name(), fd.Number())
 				continue

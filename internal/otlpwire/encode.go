@@ -3,7 +3,7 @@
 // opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest in this
 // module, shared by every exporter.
 //
-// It writes protobuf bytes directly with protowire instead of building the
+// It writes protobuf bytes directly with internal/pbwire instead of building the
 // generated proto structs and calling proto.Marshal, because it runs on every
 // invocation of a Lambda function: building the structs costs one heap
 // allocation per span, attribute, event and link, and reflection-based
@@ -23,17 +23,17 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 	"github.com/lambdaotel/lambdaotel/internal/protoappend"
 )
 
 // Protobuf wire types.
 const (
-	wireVarint  = byte(protowire.VarintType)
-	wireFixed64 = byte(protowire.Fixed64Type)
-	wireBytes   = byte(protowire.BytesType)
-	wireFixed32 = byte(protowire.Fixed32Type)
+	wireVarint  = byte(pbwire.VarintType)
+	wireFixed64 = byte(pbwire.Fixed64Type)
+	wireBytes   = byte(pbwire.BytesType)
+	wireFixed32 = byte(pbwire.Fixed32Type)
 )
 
 // Pre-computed field tags (field number << 3 | wire type). Every field used
@@ -332,7 +332,7 @@ func (s *scratch) appendResource(b []byte, res *resource.Resource) []byte {
 		s.cachedRes = res
 	}
 	b = append(b, tagResourceSpansResource)
-	b = protowire.AppendVarint(b, uint64(len(s.cachedAttrs)))
+	b = pbwire.AppendVarint(b, uint64(len(s.cachedAttrs)))
 	return append(b, s.cachedAttrs...)
 }
 
@@ -390,7 +390,7 @@ func appendSpan(b []byte, span sdktrace.ReadOnlySpan) []byte {
 		flags |= flagContextIsRemote
 	}
 	b = append(b, tagSpanFlags0, tagSpanFlags1)
-	b = protowire.AppendFixed32(b, flags)
+	b = pbwire.AppendFixed32(b, flags)
 
 	return protoappend.CloseMsg(b, pos, reserveLarge)
 }
@@ -438,7 +438,7 @@ func appendLink(b []byte, l *sdktrace.Link) []byte {
 		flags |= flagContextIsRemote
 	}
 	b = append(b, tagLinkFlags)
-	b = protowire.AppendFixed32(b, flags)
+	b = pbwire.AppendFixed32(b, flags)
 	return protoappend.CloseMsg(b, pos, reserveSmall)
 }
 
@@ -459,13 +459,13 @@ func appendStatus(b []byte, st sdktrace.Status) []byte {
 	}
 	n := 0
 	if msg != "" {
-		n += 1 + protowire.SizeBytes(len(msg))
+		n += 1 + pbwire.SizeBytes(len(msg))
 	}
 	if code != 0 {
 		n += 2
 	}
 	b = append(b, tagSpanStatus)
-	b = protowire.AppendVarint(b, uint64(n))
+	b = pbwire.AppendVarint(b, uint64(n))
 	b = protoappend.String(b, tagStatusMessage, msg)
 	if code != 0 {
 		b = append(b, tagStatusCode, code)
@@ -482,35 +482,35 @@ func appendKeyValue(b []byte, tag byte, kv attribute.KeyValue) []byte {
 	switch v.Type() {
 	case attribute.STRING:
 		s := v.AsString()
-		anyLen := 1 + protowire.SizeBytes(len(s))
+		anyLen := 1 + pbwire.SizeBytes(len(s))
 		b = appendKVHeader(b, tag, key, anyLen)
 		b = append(b, tagAnyString)
-		b = protowire.AppendVarint(b, uint64(len(s)))
+		b = pbwire.AppendVarint(b, uint64(len(s)))
 		return append(b, s...)
 	case attribute.BOOL:
 		b = appendKVHeader(b, tag, key, 2)
 		return append(b, tagAnyBool, boolByte(v.AsBool()))
 	case attribute.INT64:
 		i := uint64(v.AsInt64())
-		b = appendKVHeader(b, tag, key, 1+protowire.SizeVarint(i))
+		b = appendKVHeader(b, tag, key, 1+pbwire.SizeVarint(i))
 		b = append(b, tagAnyInt)
-		return protowire.AppendVarint(b, i)
+		return pbwire.AppendVarint(b, i)
 	case attribute.FLOAT64:
 		b = appendKVHeader(b, tag, key, 9)
 		b = append(b, tagAnyDouble)
-		return protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
+		return pbwire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRINGSLICE:
 		vals := v.AsStringSlice()
 		arrLen := 0
 		for _, s := range vals {
-			arrLen += sizeListElem(1 + protowire.SizeBytes(len(s)))
+			arrLen += sizeListElem(1 + pbwire.SizeBytes(len(s)))
 		}
 		b = appendArrayHeader(b, tag, key, arrLen)
 		for _, s := range vals {
 			b = append(b, tagListValues)
-			b = protowire.AppendVarint(b, uint64(1+protowire.SizeBytes(len(s))))
+			b = pbwire.AppendVarint(b, uint64(1+pbwire.SizeBytes(len(s))))
 			b = append(b, tagAnyString)
-			b = protowire.AppendVarint(b, uint64(len(s)))
+			b = pbwire.AppendVarint(b, uint64(len(s)))
 			b = append(b, s...)
 		}
 		return b
@@ -525,12 +525,12 @@ func appendKeyValue(b []byte, tag byte, kv attribute.KeyValue) []byte {
 		vals := v.AsInt64Slice()
 		arrLen := 0
 		for _, x := range vals {
-			arrLen += sizeListElem(1 + protowire.SizeVarint(uint64(x)))
+			arrLen += sizeListElem(1 + pbwire.SizeVarint(uint64(x)))
 		}
 		b = appendArrayHeader(b, tag, key, arrLen)
 		for _, x := range vals {
-			b = append(b, tagListValues, byte(1+protowire.SizeVarint(uint64(x))), tagAnyInt)
-			b = protowire.AppendVarint(b, uint64(x))
+			b = append(b, tagListValues, byte(1+pbwire.SizeVarint(uint64(x))), tagAnyInt)
+			b = pbwire.AppendVarint(b, uint64(x))
 		}
 		return b
 	case attribute.FLOAT64SLICE:
@@ -538,7 +538,7 @@ func appendKeyValue(b []byte, tag byte, kv attribute.KeyValue) []byte {
 		b = appendArrayHeader(b, tag, key, len(vals)*sizeListElem(9))
 		for _, x := range vals {
 			b = append(b, tagListValues, 9, tagAnyDouble)
-			b = protowire.AppendFixed64(b, math.Float64bits(x))
+			b = pbwire.AppendFixed64(b, math.Float64bits(x))
 		}
 		return b
 	default:
@@ -553,27 +553,27 @@ func appendKeyValue(b []byte, tag byte, kv attribute.KeyValue) []byte {
 // appendKVHeader writes the KeyValue tag and length, the key, and the tag
 // and length of an AnyValue whose encoded size is anyLen.
 func appendKVHeader(b []byte, tag byte, key string, anyLen int) []byte {
-	kvLen := 1 + protowire.SizeBytes(len(key)) + 1 + protowire.SizeBytes(anyLen)
+	kvLen := 1 + pbwire.SizeBytes(len(key)) + 1 + pbwire.SizeBytes(anyLen)
 	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(kvLen))
+	b = pbwire.AppendVarint(b, uint64(kvLen))
 	b = append(b, tagKeyValueKey)
-	b = protowire.AppendVarint(b, uint64(len(key)))
+	b = pbwire.AppendVarint(b, uint64(len(key)))
 	b = append(b, key...)
 	b = append(b, tagKeyValueValue)
-	return protowire.AppendVarint(b, uint64(anyLen))
+	return pbwire.AppendVarint(b, uint64(anyLen))
 }
 
 // appendArrayHeader writes a KeyValue header whose value is an ArrayValue
 // with arrLen bytes of encoded elements, up to the first element.
 func appendArrayHeader(b []byte, tag byte, key string, arrLen int) []byte {
-	b = appendKVHeader(b, tag, key, 1+protowire.SizeBytes(arrLen))
+	b = appendKVHeader(b, tag, key, 1+pbwire.SizeBytes(arrLen))
 	b = append(b, tagAnyArray)
-	return protowire.AppendVarint(b, uint64(arrLen))
+	return pbwire.AppendVarint(b, uint64(arrLen))
 }
 
 // sizeListElem is the size of one ArrayValue.values entry whose AnyValue
 // encodes to n bytes.
-func sizeListElem(n int) int { return 1 + protowire.SizeBytes(n) }
+func sizeListElem(n int) int { return 1 + pbwire.SizeBytes(n) }
 
 // appendAnyValue writes v as an AnyValue message field with the given tag.
 // It handles every attribute type, including the nested ones.
@@ -584,16 +584,16 @@ func appendAnyValue(b []byte, tag byte, v attribute.Value) []byte {
 		b = append(b, tagAnyBool, boolByte(v.AsBool()))
 	case attribute.INT64:
 		b = append(b, tagAnyInt)
-		b = protowire.AppendVarint(b, uint64(v.AsInt64()))
+		b = pbwire.AppendVarint(b, uint64(v.AsInt64()))
 	case attribute.FLOAT64:
 		b = append(b, tagAnyDouble)
-		b = protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
+		b = pbwire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
 		b = protoappend.StringAlways(b, tagAnyString, v.AsString())
 	case attribute.BYTESLICE:
 		bs := v.AsByteSlice()
 		b = append(b, tagAnyBytes)
-		b = protowire.AppendVarint(b, uint64(len(bs)))
+		b = pbwire.AppendVarint(b, uint64(len(bs)))
 		b = append(b, bs...)
 	case attribute.BOOLSLICE:
 		var ap int
@@ -661,5 +661,5 @@ func appendCount(b []byte, tag byte, n int) []byte {
 		return b
 	}
 	b = append(b, tag)
-	return protowire.AppendVarint(b, uint64(min(n, math.MaxUint32)))
+	return pbwire.AppendVarint(b, uint64(min(n, math.MaxUint32)))
 }

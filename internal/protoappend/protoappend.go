@@ -9,7 +9,7 @@ package protoappend
 import (
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/lambdaotel/lambdaotel/internal/pbwire"
 )
 
 var zeros [10]byte
@@ -31,7 +31,7 @@ func OpenMsg(b []byte, tag byte, width int) ([]byte, int) {
 // strict readers expect.
 func CloseMsg(b []byte, pos, width int) []byte {
 	n := len(b) - pos - width
-	w := protowire.SizeVarint(uint64(n))
+	w := pbwire.SizeVarint(uint64(n))
 	switch {
 	case w > width:
 		end := len(b)
@@ -46,7 +46,7 @@ func CloseMsg(b []byte, pos, width int) []byte {
 }
 
 // putVarint writes v as a varint filling exactly len(dst) bytes, which the
-// caller has sized with protowire.SizeVarint.
+// caller has sized with pbwire.SizeVarint.
 func putVarint(dst []byte, v uint64) {
 	last := len(dst) - 1
 	for i := 0; i < last; i++ {
@@ -69,7 +69,7 @@ func String(b []byte, tag byte, s string) []byte {
 // whose presence is the point.
 func StringAlways(b []byte, tag byte, s string) []byte {
 	b = append(b, tag)
-	b = protowire.AppendVarint(b, uint64(len(s)))
+	b = pbwire.AppendVarint(b, uint64(len(s)))
 	return append(b, s...)
 }
 
@@ -79,7 +79,7 @@ func Fixed64(b []byte, tag byte, v uint64) []byte {
 		return b
 	}
 	b = append(b, tag)
-	return protowire.AppendFixed64(b, v)
+	return pbwire.AppendFixed64(b, v)
 }
 
 // UnixNano is t in nanoseconds since the epoch, keeping the zero (unset)
